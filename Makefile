@@ -1,0 +1,34 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make demo   -- build .venv if needed, run the demo
+#   make test   -- build .venv if needed, run the test suite
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-all lint clean venv
+
+venv: $(STAMP)
+
+# Rebuilt when pyproject.toml changes; the stamp records a finished install.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found (set PYTHON=...)" >&2; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/gameflow demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --durations=10
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m '' --durations=10
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .hypothesis *.egg-info

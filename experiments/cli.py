@@ -1,0 +1,163 @@
+"""The ``gameflow`` command line.
+
+JAX and the library are imported only once a command needs them, so that
+``gameflow --help`` answers at once.  Any ``ValueError`` raised for bad input
+becomes one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(ValueError):
+    """Bad command-line input (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage block
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _split_kv(text: str, what: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"{what} {text!r} must look like NAME=VALUE")
+    return name.strip(), value.strip()
+
+
+def parse_params(items: list[str] | None) -> dict[str, str]:
+    """``["gamma=0.3", "reg=r1"]`` → ``{"gamma": "0.3", "reg": "r1"}``; repeated names are an error."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        k, v = _split_kv(item, "--param")
+        if k in out:
+            raise UsageError(f"--param {k} given twice")
+        out[k] = v
+    return out
+
+
+def parse_spec(text: str, what: str) -> tuple[str, dict[str, str]]:
+    """``"consensus:gamma=0.5,foo=1"`` → ``("consensus", {"gamma": "0.5", "foo": "1"})``."""
+    name, _, rest = text.partition(":")
+    params: dict[str, str] = {}
+    for item in filter(None, rest.split(",")):
+        k, v = _split_kv(item, what)
+        params[k] = v
+    return name.strip(), params
+
+
+def parse_floats(text: str, what: str) -> list[float]:
+    """A comma-separated list of finite floats."""
+    try:
+        vals = [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not a comma-separated list of numbers") from None
+    if not vals:
+        raise UsageError(f"{what} is empty")
+    bad = [v for v in vals if not math.isfinite(v)]
+    if bad:
+        raise UsageError(f"{what} {text!r} has a non-finite entry {bad[0]}; all entries must be finite")
+    return vals
+
+
+def _flow_params(name: str, raw: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k == "rates":
+            out[k] = parse_floats(v.replace("/", ","), f"--flow {name} rates")
+        else:
+            try:
+                out[k] = float(v)
+            except ValueError:
+                raise UsageError(f"--flow {name}: {k}={v!r} is not a number") from None
+            if not math.isfinite(out[k]):
+                raise UsageError(f"--flow {name}: {k}={v} must be finite")
+    return out
+
+
+def _glue_negative(argv: list[str]) -> list[str]:
+    # argparse reads "-1,2" as an option; keep negative values with their flag.
+    out: list[str] = []
+    i = 0
+    takes_value = {"--point", "--lr", "--lrs", "--tol"}
+    while i < len(argv):
+        a = argv[i]
+        if a in takes_value and i + 1 < len(argv) and argv[i + 1][:1] == "-" and argv[i + 1][1:2] in "0123456789.":
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the README's usage block)."""
+    p = _Parser(prog="gameflow", description="Training dynamics of adversarial games: "
+                "vector fields, local convergence, continuous limits.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    g = sub.add_parser("games", help="list built-in games with their parameters")
+    g.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    a = sub.add_parser("analyze", help="Jacobian, eigenvalues and classification at a point")
+    a.add_argument("game", help="built-in game name, or path/to/file.py:factory")
+    a.add_argument("--param", action="append", metavar="NAME=VALUE", help="game parameter (repeatable)")
+    a.add_argument("--point", metavar="V1,V2,...", help="flattened state (default: the known equilibrium)")
+    a.add_argument("--flow", default="gradient", metavar="NAME[:k=v,...]",
+                   help="gradient | consensus:gamma=G | timescale:tau=T (default gradient)")
+    a.add_argument("--find-equilibrium", action="store_true",
+                   help="search for a stationary point from --point (or from zeros) first")
+    a.add_argument("--critical-ratio", action="store_true",
+                   help="also compute the critical timescale ratio tau* (two-player games)")
+    a.add_argument("--tol", type=float, default=1e-9, help="relative tolerance of the classification")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sub.add_parser("demo", help="analyse every Dirac-GAN variant and print the table")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"gameflow: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gameflow`` console script; returns the exit status."""
+    argv = _glue_negative(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        if args.command == "games":
+            from .commands import cmd_games
+
+            return cmd_games(args)
+        if args.command == "analyze":
+            from .commands import cmd_analyze
+
+            return cmd_analyze(args)
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo()
+    except UsageError as e:
+        return _fail(str(e).removeprefix("gameflow: "))
+    except ValueError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        print("gameflow: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""gameflow.flows: games as vector fields, continuous flows and local analysis.
+
+Importing this package turns on JAX's float64 mode (``jax_enable_x64``):
+eigenvalues checked to 1e-10 need it.  Set ``GAMEFLOW_X64=0`` in the
+environment before importing to leave JAX's default precision alone.
+"""
+
+import os as _os
+
+import jax as _jax
+
+if _os.environ.get("GAMEFLOW_X64", "1") != "0":
+    _jax.config.update("jax_enable_x64", True)
+
+from .analysis import (  # noqa: E402
+    CLASSES,
+    Analysis,
+    analyze,
+    classify,
+    eigenvalues,
+    field_of,
+    flat_field,
+    jacobian,
+    residual,
+    spectral_abscissa,
+)
+from .bilinear import Bilinear, random_matrix  # noqa: E402
+from .dirac_gan import DiracGAN  # noqa: E402
+from .duality import DualityGap, duality_gap  # noqa: E402
+from .equilibrium import Equilibrium, find_equilibrium  # noqa: E402
+from .flow import FLOWS, ConsensusFlow, Flow, GradientFlow, TimescaleFlow, make_flow  # noqa: E402
+from .game import FieldGame, Game, GeneralGame, ZeroSumGame  # noqa: E402
+from .quadratic import Quadratic  # noqa: E402
+from .registry import GAMES, GameSpec, Param, describe_games, is_user_game, make_game  # noqa: E402
+from .state import State, check_state, ravel_field, ravel_state, state_from_vector, state_size  # noqa: E402
+from .timescale import abscissa_at_ratio, critical_ratio  # noqa: E402
+
+__all__ = [
+    "CLASSES", "FLOWS", "GAMES", "Analysis", "Bilinear", "ConsensusFlow", "DiracGAN", "DualityGap",
+    "Equilibrium", "FieldGame", "Flow", "Game", "GameSpec", "GeneralGame", "GradientFlow", "Param",
+    "Quadratic", "State", "TimescaleFlow", "ZeroSumGame", "abscissa_at_ratio", "analyze",
+    "check_state", "classify", "critical_ratio", "describe_games", "duality_gap", "eigenvalues",
+    "field_of", "find_equilibrium", "flat_field", "is_user_game", "jacobian", "make_flow",
+    "make_game", "random_matrix", "ravel_field", "ravel_state", "residual", "spectral_abscissa",
+    "state_from_vector", "state_size",
+]

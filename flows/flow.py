@@ -1,0 +1,167 @@
+"""Continuous-time flows derived from a game.
+
+A flow is an ODE ``dz/dt = G(z)`` on the game's state.  Each flow is an
+``equinox`` module holding its game and its own parameters, callable with
+diffrax's signature ``G(t, z, args)``, so it can be integrated directly and
+analysed (Jacobian, spectrum) like any vector field.
+
+- [`GradientFlow`][]: ``G = F``, the small-learning-rate limit of
+  simultaneous gradient descent-ascent.
+- [`ConsensusFlow`][]: ``G = F - γ ∇(|F|²/2) = F - γ Jᵀ F`` (Mescheder,
+  Nowozin, Geiger 2017, "The numerics of GANs").
+- [`TimescaleFlow`][]: ``G_i = τ_i F_i``, per-player learning-rate ratios
+  (two-timescale updates).
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .game import Game
+from .state import State
+
+
+class Flow(eqx.Module):
+    """A vector field ``G(z)`` built from a game; callable as ``G(t, z, args)``."""
+
+    game: eqx.AbstractVar[Game]
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def field(self, z: State) -> State:
+        """The flow's velocity at state `z` (same structure as `z`)."""
+
+    def __call__(self, t: Any, z: State, args: Any = None) -> State:
+        return self.field(z)
+
+    def params(self) -> dict[str, Any]:
+        """The flow's own parameters, for reports."""
+        return {}
+
+
+class GradientFlow(Flow):
+    """``dz/dt = F(z)``: the game's own vector field."""
+
+    game: Game
+    name: ClassVar[str] = "gradient"
+
+    def field(self, z: State) -> State:
+        return self.game.vector_field(z)
+
+
+class ConsensusFlow(Flow):
+    """``dz/dt = F(z) - γ ∇_z ½|F(z)|²`` (consensus optimization).
+
+    At an equilibrium the Jacobian is ``J - γ JᵀJ``; for the Dirac-GAN the
+    centre ``±i a`` becomes the stable spiral ``-γ a² ± i a``.
+
+    References: L. Mescheder, S. Nowozin, A. Geiger, "The numerics of GANs",
+    NeurIPS 2017.
+    """
+
+    game: Game
+    gamma: float = 1.0
+    name: ClassVar[str] = "consensus"
+
+    def __check_init__(self):
+        if not isinstance(self.gamma, jax.core.Tracer) and not float(self.gamma) >= 0:
+            raise ValueError(f"consensus: gamma={self.gamma} must be >= 0")
+
+    def field(self, z: State) -> State:
+        def half_sq_norm(z_):
+            f = self.game.vector_field(z_)
+            return 0.5 * sum(jnp.sum(a**2) for a in jax.tree.leaves(eqx.filter(f, eqx.is_array)))
+
+        f = self.game.vector_field(z)
+        g = eqx.filter_grad(half_sq_norm)(z)
+        return jax.tree.map(lambda fi, gi: fi - self.gamma * gi, f, g)
+
+    def params(self) -> dict[str, Any]:
+        return {"gamma": float(self.gamma)}
+
+
+class TimescaleFlow(Flow):
+    """``dz_i/dt = τ_i F_i(z)``: each player moves at its own rate.
+
+    For two players ``rates = (1, τ)`` with ``τ`` the ratio of the second
+    player's (the maximiser's) learning rate to the first's.
+    """
+
+    game: Game
+    rates: tuple[float, ...] = (1.0, 1.0)
+    name: ClassVar[str] = "timescale"
+
+    def __check_init__(self):
+        n = self.game.n_players
+        if len(self.rates) != n:
+            raise ValueError(f"timescale: {len(self.rates)} rates given for {n} players")
+        for r in self.rates:
+            if not isinstance(r, jax.core.Tracer) and not (float(r) > 0 and math.isfinite(float(r))):
+                raise ValueError(f"timescale: rate {r} must be positive and finite")
+
+    @classmethod
+    def ratio(cls, game: Game, tau: float) -> TimescaleFlow:
+        """Two players, the second moving `tau` times faster than the first."""
+        if game.n_players != 2:
+            raise ValueError(f"timescale: tau needs a two-player game, this one has {game.n_players}")
+        return cls(game, (1.0, tau))
+
+    def field(self, z: State) -> State:
+        f = self.game.vector_field(z)
+        return tuple(jax.tree.map(lambda a, r=r: r * a, fi) for fi, r in zip(f, self.rates))
+
+    def params(self) -> dict[str, Any]:
+        if len(self.rates) == 2 and not isinstance(self.rates[0], jax.core.Tracer) and float(self.rates[0]) == 1.0:
+            return {"tau": float(self.rates[1])}
+        return {"rates": [float(r) for r in self.rates]}
+
+
+FLOWS: dict[str, str] = {
+    "gradient": "dz/dt = F(z), the small-learning-rate limit of simultaneous GDA",
+    "consensus": "dz/dt = F - gamma * grad |F|^2/2 (params: gamma, default 1)",
+    "timescale": "dz_i/dt = tau_i F_i (params: tau = y-rate/x-rate, or rates=r1/r2/...)",
+}
+
+
+def make_flow(game: Game, name: str = "gradient", **params: Any) -> Flow:
+    """Build a named flow of `game`.
+
+    **Arguments:**
+
+    - `game`: the game.
+    - `name`: ``"gradient"``, ``"consensus"`` or ``"timescale"``.
+    - `params`: the flow's parameters: ``gamma`` (consensus); ``tau`` or
+      ``rates`` (timescale).
+
+    **Returns:**
+
+    The [`Flow`][].
+
+    **Raises:**
+
+    `ValueError` for an unknown flow or parameter.
+    """
+    allowed = {"gradient": set(), "consensus": {"gamma"}, "timescale": {"tau", "rates"}}
+    if name not in allowed:
+        raise ValueError(f"unknown flow {name!r}; choose from {', '.join(allowed)}")
+    bad = set(params) - allowed[name]
+    if bad:
+        ok = ", ".join(sorted(allowed[name])) or "none"
+        raise ValueError(f"flow {name}: unknown parameter {sorted(bad)[0]!r}; allowed: {ok}")
+    if name == "gradient":
+        return GradientFlow(game)
+    if name == "consensus":
+        return ConsensusFlow(game, float(params.get("gamma", 1.0)))
+    if "rates" in params and "tau" in params:
+        raise ValueError("flow timescale: give tau or rates, not both")
+    if "rates" in params:
+        rates = params["rates"]
+        rates = tuple(float(r) for r in (rates if isinstance(rates, (list, tuple)) else [rates]))
+        return TimescaleFlow(game, rates)
+    return TimescaleFlow.ratio(game, float(params.get("tau", 1.0)))

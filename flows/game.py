@@ -1,0 +1,222 @@
+"""Games as vector fields.
+
+A game with players ``1..n`` has a state ``z = (z_1, ..., z_n)``, one pytree per
+player.  Its *vector field* is, per player, minus the gradient of that player's
+own loss with respect to its own state: the direction in which plain gradient
+descent moves each player.  For a zero-sum game with value ``V(x, y)`` (``x``
+minimises, ``y`` maximises) this is ``F(x, y) = (-∇_x V, ∇_y V)``.
+
+[`Game`][] is the one abstraction; [`ZeroSumGame`][], [`GeneralGame`][] and
+[`FieldGame`][] wrap a user's Python functions, and the built-in games
+(``flows.dirac_gan``, ``flows.bilinear``, ``flows.quadratic``) subclass
+[`Game`][] directly, keeping their parameters as fields so that they can be
+vmapped over.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .state import State, check_state
+
+
+def _negate(tree: Any) -> Any:
+    return jax.tree.map(lambda a: -a, tree)
+
+
+class Game(eqx.Module):
+    """A differentiable game: a state template and a vector field.
+
+    Subclasses implement [`template`][] and one of
+
+    - `value(z)` together with `zero_sum = True`: a two-player zero-sum game,
+      player 0 minimises and player 1 maximises the value;
+    - `losses(z)`: one loss per player (general-sum), each player minimising
+      its own;
+    - `vector_field(z)`: a raw field (no losses).
+
+    The default [`vector_field`][] derives the field from the value or the
+    losses by automatic differentiation.
+    """
+
+    @abc.abstractmethod
+    def template(self) -> State:
+        """A state with the right structure, shapes and dtypes (values unused)."""
+
+    @property
+    def zero_sum(self) -> bool:
+        """Whether the game is two-player zero-sum (it then defines `value`)."""
+        return False
+
+    @property
+    def n_players(self) -> int:
+        """Number of players."""
+        return len(self.template())
+
+    def value(self, z: State) -> jax.Array:
+        """The value ``V(x, y)`` of a zero-sum game at state ``z = (x, y)``."""
+        raise ValueError(f"{type(self).__name__} is not a zero-sum game: it has no value")
+
+    def losses(self, z: State) -> tuple[jax.Array, ...]:
+        """Each player's loss at `z` (a zero-sum game's are ``(V, -V)``)."""
+        if self.zero_sum:
+            v = self.value(z)
+            return (v, -v)
+        raise ValueError(f"{type(self).__name__} is defined by a raw field: it has no losses")
+
+    def vector_field(self, z: State) -> State:
+        """Each player's descent direction: minus the gradient of its own loss.
+
+        **Arguments:**
+
+        - `z`: a state, one pytree per player.
+
+        **Returns:**
+
+        A tuple of the same structure as `z` (``None`` in place of leaves that
+        are not floating arrays).
+        """
+        if self.zero_sum:
+            gx, gy = eqx.filter_grad(self.value)(z)
+            return (_negate(gx), gy)
+        out = []
+        for i in range(len(z)):
+
+            def own_loss(zi, i=i):
+                return self.losses(z[:i] + (zi,) + z[i + 1 :])[i]
+
+            out.append(_negate(eqx.filter_grad(own_loss)(z[i])))
+        return tuple(out)
+
+    def equilibrium(self) -> State | None:
+        """The game's known equilibrium, or ``None`` when none is known."""
+        return None
+
+    def check(self, z: Any, what: str = "state") -> State:
+        """Validate a state against this game's template (see `check_state`)."""
+        return check_state(z, self.template(), what=what)
+
+
+def _check_template(template: Any, n_min: int, n_max: int | None, name: str) -> None:
+    if not isinstance(template, tuple):
+        raise ValueError(
+            f"{name}: template must be a tuple with one pytree per player, "
+            f"got {type(template).__name__}"
+        )
+    n = len(template)
+    if n < n_min or (n_max is not None and n > n_max):
+        allowed = f"exactly {n_min}" if n_max == n_min else f"at least {n_min}"
+        raise ValueError(f"{name}: template has {n} players, {allowed} allowed")
+
+
+def _as_template(template: Any) -> State:
+    return tuple(jax.tree.map(lambda a: jnp.asarray(a, dtype=float) if eqx.is_array_like(a) else a, p)
+                 for p in template)
+
+
+class ZeroSumGame(Game):
+    """A two-player zero-sum game from a Python value function.
+
+    **Arguments:**
+
+    - `value_fn`: ``V(x, y) -> scalar``; ``x`` minimises, ``y`` maximises.
+    - `init`: an example state ``(x, y)`` fixing the players' structures.
+    - `known_equilibrium`: optional equilibrium state.
+    """
+
+    value_fn: Callable[..., jax.Array] = eqx.field(static=True)
+    init: State
+    known_equilibrium: State | None = None
+
+    def __init__(self, value_fn, init, known_equilibrium=None):
+        _check_template(init, 2, 2, "ZeroSumGame")
+        self.value_fn = value_fn
+        self.init = _as_template(init)
+        self.known_equilibrium = None if known_equilibrium is None else _as_template(known_equilibrium)
+
+    def template(self) -> State:
+        return self.init
+
+    @property
+    def zero_sum(self) -> bool:
+        return True
+
+    def value(self, z: State) -> jax.Array:
+        return self.value_fn(*z)
+
+    def equilibrium(self) -> State | None:
+        return self.known_equilibrium
+
+
+class GeneralGame(Game):
+    """An n-player general-sum game from one loss function per player.
+
+    **Arguments:**
+
+    - `loss_fns`: a sequence of ``n`` callables ``L_i(z_1, ..., z_n) -> scalar``;
+      player ``i`` minimises ``L_i`` over its own ``z_i``.
+    - `init`: an example state with ``n`` entries.
+    - `known_equilibrium`: optional equilibrium state.
+    """
+
+    loss_fns: tuple[Callable[..., jax.Array], ...] = eqx.field(static=True)
+    init: State
+    known_equilibrium: State | None = None
+
+    def __init__(self, loss_fns: Sequence[Callable], init, known_equilibrium=None):
+        _check_template(init, 1, None, "GeneralGame")
+        loss_fns = tuple(loss_fns)
+        if len(loss_fns) != len(init):
+            raise ValueError(
+                f"GeneralGame: {len(loss_fns)} loss functions for {len(init)} players; "
+                "give one loss per player"
+            )
+        self.loss_fns = loss_fns
+        self.init = _as_template(init)
+        self.known_equilibrium = None if known_equilibrium is None else _as_template(known_equilibrium)
+
+    def template(self) -> State:
+        return self.init
+
+    def losses(self, z: State) -> tuple[jax.Array, ...]:
+        return tuple(fn(*z) for fn in self.loss_fns)
+
+    def equilibrium(self) -> State | None:
+        return self.known_equilibrium
+
+
+class FieldGame(Game):
+    """A game given directly by its vector field (no losses).
+
+    **Arguments:**
+
+    - `field_fn`: ``F(z_1, ..., z_n) -> (f_1, ..., f_n)``, the descent
+      direction of each player, same structure as the state.
+    - `init`: an example state.
+    - `known_equilibrium`: optional equilibrium state.
+    """
+
+    field_fn: Callable[..., State] = eqx.field(static=True)
+    init: State
+    known_equilibrium: State | None = None
+
+    def __init__(self, field_fn, init, known_equilibrium=None):
+        _check_template(init, 1, None, "FieldGame")
+        self.field_fn = field_fn
+        self.init = _as_template(init)
+        self.known_equilibrium = None if known_equilibrium is None else _as_template(known_equilibrium)
+
+    def template(self) -> State:
+        return self.init
+
+    def vector_field(self, z: State) -> State:
+        return tuple(self.field_fn(*z))
+
+    def equilibrium(self) -> State | None:
+        return self.known_equilibrium
