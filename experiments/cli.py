@@ -85,7 +85,7 @@ def _glue_negative(argv: list[str]) -> list[str]:
     # argparse reads "-1,2" as an option; keep negative values with their flag.
     out: list[str] = []
     i = 0
-    takes_value = {"--point", "--lr", "--lrs", "--tol"}
+    takes_value = {"--point", "--lr", "--lrs", "--tol", "--t-end"}
     while i < len(argv):
         a = argv[i]
         if a in takes_value and i + 1 < len(argv) and argv[i + 1][:1] == "-" and argv[i + 1][1:2] in "0123456789.":
@@ -119,6 +119,37 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--tol", type=float, default=1e-9, help="relative tolerance of the classification")
     a.add_argument("--json", action="store_true", help="print one JSON object")
 
+    a.add_argument("--scheme", action="append", metavar="NAME[:k=v,...]",
+                   help="also analyse this discrete scheme's update map (repeatable)")
+    a.add_argument("--lr", action="append", metavar="H",
+                   help="learning rate for --scheme (one for all, or one per --scheme)")
+
+    c = sub.add_parser("compare", help="discrete iterates against the gradient or modified flow, with the order")
+    c.add_argument("game")
+    c.add_argument("--param", action="append", metavar="NAME=VALUE")
+    c.add_argument("--scheme", required=True, metavar="NAME[:k=v,...]")
+    c.add_argument("--lrs", default="0.04,0.02,0.01,0.005", metavar="H1,H2,...")
+    c.add_argument("--t-end", type=float, default=2.0, metavar="T")
+    c.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")
+    c.add_argument("--against", choices=("gradient", "modified"), default="gradient")
+    c.add_argument("--method", choices=("auto", "hand"), default="auto",
+                   help="modified flow from the step map's Taylor expansion (auto) or closed forms (hand)")
+    c.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("simulate", help="run a scheme or integrate a flow from a point")
+    s.add_argument("game")
+    s.add_argument("--param", action="append", metavar="NAME=VALUE")
+    s.add_argument("--scheme", metavar="NAME[:k=v,...]")
+    s.add_argument("--lr", metavar="H")
+    s.add_argument("--steps", type=int, metavar="N")
+    s.add_argument("--flow", metavar="NAME[:k=v,...]")
+    s.add_argument("--t-end", type=float, metavar="T")
+    s.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")
+    s.add_argument("--save", type=int, default=100, metavar="K", help="states saved along the way (default 100)")
+    s.add_argument("--tol", type=float, default=None, help="stop a scheme once |F| <= TOL")
+    s.add_argument("--out", metavar="FILE.npz", help="write the trajectory (ts, states, status, ...)")
+    s.add_argument("--json", action="store_true")
+
     sub.add_parser("demo", help="analyse every Dirac-GAN variant and print the table")
     return p
 
@@ -145,6 +176,14 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import cmd_analyze
 
             return cmd_analyze(args)
+        if args.command == "compare":
+            from .commands import cmd_compare
+
+            return cmd_compare(args)
+        if args.command == "simulate":
+            from .commands import cmd_simulate
+
+            return cmd_simulate(args)
         if args.command == "demo":
             from .demo import run_demo
 

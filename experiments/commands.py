@@ -40,7 +40,8 @@ def load_game(name: str, raw_params: dict[str, str]) -> tuple[flows.Game, dict[s
 
 
 def analysis_report(game: flows.Game, flow_name: str, flow_params: dict[str, Any], point: list[float] | None,
-                    find: bool, critical: bool, tol: float) -> dict[str, Any]:
+                    find: bool, critical: bool, tol: float, schemes: list[str] | None = None,
+                    lrs: list[str] | None = None) -> dict[str, Any]:
     """Everything ``gameflow analyze`` prints, as a dict."""
     if not tol > 0:
         raise UsageError(f"--tol {tol} must be > 0")
@@ -79,6 +80,10 @@ def analysis_report(game: flows.Game, flow_name: str, flow_params: dict[str, Any
         out["duality_gap_status"] = gap.status
     if critical:
         out["critical_ratio"] = flows.critical_ratio(game, z_used)
+    if schemes:
+        out["schemes"] = scheme_items(game, z_used, schemes, lrs or [])
+    elif lrs:
+        raise UsageError("--lr needs --scheme")
     return out
 
 
@@ -88,7 +93,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     flow_name, raw_flow = parse_spec(args.flow, "--flow")
     point = None if args.point is None else parse_floats(args.point, "--point")
     rep = analysis_report(game, flow_name, _flow_params(flow_name, raw_flow), point,
-                          args.find_equilibrium, args.critical_ratio, args.tol)
+                          args.find_equilibrium, args.critical_ratio, args.tol, args.scheme, args.lr)
     result = {"game": args.game, "params": params, **rep}
     if args.json:
         print(dumps(result))
@@ -124,8 +129,167 @@ def render_analysis(r: dict[str, Any]) -> str:
     if "critical_ratio" in r:
         cr = r["critical_ratio"]
         rows.append(("critical ratio tau*", "never (unstable at every ratio up to 1e6)" if cr is None else num(cr)))
+    for item in r.get("schemes", []):
+        verdict = "converges" if item["converges"] else "does not converge"
+        msl = item["max_stable_lr"]
+        msl = msl if isinstance(msl, str) else num(msl, 8)
+        best = "-" if item["best_lr"] is None else f"{num(item['best_lr'], 6)} (radius {num(item['best_radius'], 6)})"
+        rows.append((f"scheme {item['scheme']}", f"lr {num(item['lr'])}: spectral radius "
+                     f"{num(item['spectral_radius'], 10)}, {verdict}; max stable lr {msl}; best lr {best}"))
     J = np.asarray(r["jacobian"])
     if J.shape[0] <= 6:
         for i, row in enumerate(J):
             rows.append(("jacobian" if i == 0 else "", "[" + ", ".join(f"{num(v, 6):>10}" for v in row) + "]"))
     return table(rows)
+
+
+def _scheme(spec: str) -> tuple[str, Any]:
+    import solvers
+
+    name, raw = parse_spec(spec, "--scheme")
+    return name, solvers.make_scheme(name, **raw)
+
+
+def _lr(text: str, what: str = "--lr") -> float:
+    vals = parse_floats(text, what)
+    if len(vals) != 1:
+        raise UsageError(f"{what} {text!r} must be one number")
+    if vals[0] <= 0:
+        raise UsageError(f"{what} {vals[0]} must be > 0")
+    return vals[0]
+
+
+def scheme_items(game: flows.Game, z: Any, specs: list[str], lrs: list[str]) -> list[dict[str, Any]]:
+    """The ``schemes`` list of ``gameflow analyze``: update-map spectra at each (scheme, lr)."""
+    import solvers
+
+    if not lrs:
+        raise UsageError("--scheme needs --lr")
+    if len(lrs) == len(specs):
+        pairs = list(zip(specs, lrs))
+    elif len(lrs) == 1:
+        pairs = [(s, lrs[0]) for s in specs]
+    elif len(specs) == 1:
+        pairs = [(specs[0], h) for h in lrs]
+    else:
+        raise UsageError(f"{len(specs)} --scheme and {len(lrs)} --lr: give one --lr, or one per --scheme")
+    items, ranges = [], {}
+    for spec, lr_text in pairs:
+        name, scheme = _scheme(spec)
+        h = _lr(lr_text)
+        ms = solvers.map_spectrum(game, scheme, h, z)
+        if spec not in ranges:
+            ranges[spec] = solvers.stable_range(game, scheme, z)
+        sr = ranges[spec]
+        items.append({
+            "scheme": spec, "lr": h, "spectral_radius": ms.spectral_radius, "converges": ms.converges,
+            "rate_per_step": ms.rate_per_step, "max_stable_lr": sr.max_stable_lr, "best_lr": sr.best_lr,
+            "best_radius": sr.best_radius,
+            "eigenvalues": [[float(e.real), float(e.imag)] for e in ms.eigenvalues],
+        })
+    return items
+
+
+def _start(game: flows.Game, point: str | None) -> list[float]:
+    if point is not None:
+        return parse_floats(point, "--point")
+    eq = game.equilibrium()
+    if eq is None:
+        raise UsageError("this game has no known equilibrium to start near: give --point")
+    return (np.asarray(flows.ravel_state(eq)[0]) + 1.0).tolist()
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``gameflow compare``: discrete iterates against a continuous limit, with the fitted order."""
+    import solvers
+
+    game, params = load_game(args.game, parse_params(args.param))
+    name, scheme = _scheme(args.scheme)
+    lrs = parse_floats(args.lrs, "--lrs")
+    if any(h <= 0 for h in lrs):
+        raise UsageError(f"--lrs {args.lrs!r}: every learning rate must be > 0")
+    z0 = _start(game, args.point)
+    flows.state_from_vector(z0, game.template(), what="--point")
+    res = solvers.compare(game, scheme, lrs, args.t_end, z0, args.against, method=args.method)
+    out = {
+        "game": args.game, "params": params, "scheme": args.scheme, "scheme_params": scheme.params(),
+        "against": args.against, "method": args.method, "t_end": args.t_end, "point": z0,
+        "rows": [{"lr": r.lr, "steps": r.steps, "error": r.error, "status": r.status} for r in res.rows],
+        "order": res.order, "matched_times": res.times,
+    }
+    if args.json:
+        print(dumps(out))
+        return 0
+    print(table([("game", args.game), ("scheme", args.scheme), ("against", f"{args.against} flow"),
+                 ("t_end", num(args.t_end)), ("start", str(z0))]))
+    print(f"\n{'lr':>10}  {'steps':>7}  {'error':>12}  status")
+    for r in res.rows:
+        print(f"{r.lr:>10.4g}  {r.steps:>7d}  {r.error:>12.4e}  {r.status}")
+    expect = 1 if args.against == "gradient" else 2
+    print(f"\nmeasured order {num(res.order, 4)} (theory: {expect})")
+    return 0
+
+
+def _divisor_near(n: int, target: int) -> int:
+    target = max(1, min(n, target))
+    return max(d for d in range(1, target + 1) if n % d == 0)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """``gameflow simulate``: one trajectory of a scheme or a flow."""
+    import solvers
+
+    game, params = load_game(args.game, parse_params(args.param))
+    by_scheme = args.scheme is not None
+    if by_scheme == (args.flow is not None):
+        raise UsageError("give either --scheme with --lr and --steps, or --flow with --t-end")
+    if args.save < 1:
+        raise UsageError(f"--save {args.save} must be >= 1")
+    z0 = _start(game, args.point)
+    flows.state_from_vector(z0, game.template(), what="--point")
+    out: dict[str, Any] = {"game": args.game, "params": params, "point": z0}
+    if by_scheme:
+        if args.lr is None or args.steps is None:
+            raise UsageError("--scheme needs --lr and --steps")
+        if args.steps < 1:
+            raise UsageError(f"--steps {args.steps} must be >= 1")
+        if args.tol is not None and not args.tol > 0:
+            raise UsageError(f"--tol {args.tol} must be > 0")
+        name, scheme = _scheme(args.scheme)
+        h = _lr(args.lr)
+        every = _divisor_near(args.steps, args.steps // args.save)
+        tr = solvers.iterate(game, scheme, z0, h, args.steps, save_every=every, tol=args.tol)
+        out.update(mode="scheme", scheme=args.scheme, scheme_params=scheme.params(), lr=h)
+    else:
+        if args.t_end is None:
+            raise UsageError("--flow needs --t-end")
+        fname, raw = parse_spec(args.flow, "--flow")
+        flow = flows.make_flow(game, fname, **_flow_params(fname, raw))
+        tr = solvers.integrate(flow, z0, args.t_end, saveat=np.linspace(0.0, args.t_end, args.save + 1))
+        out.update(mode="flow", flow=fname, flow_params=flow.params(), t_end=args.t_end)
+    final = np.asarray(tr.final)
+    eq = game.equilibrium()
+    unravel = flows.ravel_state(game.template())[1]
+    out.update(
+        status=tr.status_name(), steps=int(tr.steps), final=final,
+        distance=None if eq is None else float(np.linalg.norm(final - np.asarray(flows.ravel_state(eq)[0]))),
+        residual=flows.residual(game, unravel(final)),
+    )
+    if args.out:
+        from .io import write_atomic
+
+        write_atomic(args.out, lambda f: np.savez(f, ts=np.asarray(tr.ts), states=np.asarray(tr.states),
+                                                  final=final, status=tr.status_name(), steps=int(tr.steps)))
+        out["out"] = args.out
+    if args.json:
+        print(dumps(out))
+        return 0
+    what = f"{args.scheme} at lr {num(out['lr'])}" if by_scheme else f"{args.flow} flow to t = {num(args.t_end)}"
+    rows = [("game", args.game), ("run", what), ("start", str(z0)), ("status", out["status"]),
+            ("steps", str(out["steps"])), ("final", "(" + ", ".join(num(v, 8) for v in final) + ")"),
+            ("distance to equilibrium", "unknown" if out["distance"] is None else num(out["distance"], 6)),
+            ("residual |F|", num(out["residual"], 6))]
+    if args.out:
+        rows.append(("trajectory", args.out))
+    print(table(rows))
+    return 0

@@ -1,0 +1,219 @@
+"""Iterating schemes under ``lax.scan``, one trajectory or a vmapped sweep.
+
+The compiled functions live at module level and take learning rates, initial
+conditions and game parameters as traced arrays, so a second call with new
+values of the same shapes reuses the compiled code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import flows
+from flows import Game
+
+from .schemes import Scheme
+from .trajectory import CONVERGED, DIVERGED, MAX_STEPS, Trajectory
+
+RUNNING = -1
+
+
+def _where(keep, new, old):
+    return jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, old)
+
+
+def _chunk(game, scheme, unravel, lrvec, bound, tol, n):
+    """``n`` guarded steps: a diverged or converged run is frozen where it stopped."""
+
+    def body(carry, _):
+        v, st, status, k = carry
+        z2, st2 = scheme.step(game, unravel(v), st, lrvec)
+        v2 = flows.ravel_state(z2)[0]
+        finite = jnp.all(jnp.isfinite(v2))
+        bad = ~finite | (jnp.max(jnp.abs(jnp.where(finite, v2, 0.0)), initial=0.0) > bound)
+        running = status == RUNNING
+        take = running & ~bad
+        v_new = jnp.where(take, v2, v)
+        st_new = _where(take, st2, st)
+        status = jnp.where(running & bad, DIVERGED, status)
+        if tol is not None:
+            res = jnp.linalg.norm(flows.ravel_field(game.vector_field(unravel(v_new))))
+            status = jnp.where(take & (res <= tol), CONVERGED, status)
+        return (v_new, st_new, status, k + take.astype(k.dtype)), None
+
+    def run(carry):
+        return jax.lax.scan(body, carry, None, length=n)[0]
+
+    return run
+
+
+def _iterate_impl(game, scheme, v0, lr, steps, save_every, bound, tol):
+    _, unravel = flows.ravel_state(game.template())
+    lrvec = scheme.lr_vector(lr, game.n_players)
+    state0 = scheme.init(game, unravel(v0))
+    carry = (v0, state0, jnp.asarray(RUNNING, jnp.int32), jnp.asarray(0, jnp.int32))
+    chunk = _chunk(game, scheme, unravel, lrvec, bound, tol, save_every)
+
+    def outer(c, _):
+        c = chunk(c)
+        return c, c[0]
+
+    carry, saved = jax.lax.scan(outer, carry, None, length=steps // save_every)
+    v, _, status, k = carry
+    status = jnp.where(status == RUNNING, MAX_STEPS, status)
+    states = jnp.concatenate([v0[None], saved], axis=0)
+    ts = jnp.arange(states.shape[0]) * save_every * jnp.asarray(lr, dtype=v0.dtype).reshape(-1)[0]
+    return Trajectory(ts, states, k, status, v)
+
+
+_iterate_jit = eqx.filter_jit(_iterate_impl)
+
+
+def _check_run_args(lr, steps, save_every, bound):
+    if not (isinstance(steps, (int, np.integer)) and steps >= 1):
+        raise ValueError(f"steps={steps!r} must be an integer >= 1")
+    if save_every is not None and not (isinstance(save_every, (int, np.integer)) and save_every >= 1):
+        raise ValueError(f"save_every={save_every!r} must be an integer >= 1")
+    if save_every is not None and steps % save_every:
+        raise ValueError(f"steps={steps} is not a multiple of save_every={save_every}")
+    if not bound > 0:
+        raise ValueError(f"bound={bound} must be > 0")
+    lr_arr = np.asarray(lr, dtype=float)
+    if not np.all(np.isfinite(lr_arr)) or np.any(lr_arr <= 0):
+        raise ValueError(f"learning rate {lr_arr.tolist()} must be positive and finite")
+
+
+def iterate(
+    game: Game,
+    scheme: Scheme,
+    z0: Any,
+    lr: float,
+    steps: int,
+    *,
+    save_every: int | None = None,
+    bound: float = 1e8,
+    tol: float | None = None,
+) -> Trajectory:
+    """Run `scheme` on `game` for `steps` steps from `z0` at learning rate `lr`.
+
+    **Arguments:**
+
+    - `game`, `scheme`: what to run.
+    - `z0`: the start, a state (tuple of pytrees) or its flat vector.
+    - `lr`: base learning rate ``h`` (per-player rates come from the scheme).
+    - `steps`: number of steps.
+    - `save_every`: keep every this many steps (default: only start and end).
+    - `bound`: a state entry beyond this magnitude, or a non-finite one,
+      stops the run with status ``diverged``.
+    - `tol`: stop with ``converged`` once ``|F(z)| ≤ tol`` (default: never).
+
+    **Returns:**
+
+    A [`Trajectory`][]; times are ``k h``.
+    """
+    _check_run_args(lr, steps, save_every, bound)
+    v0 = _flat_start(game, z0)
+    return _iterate_jit(game, scheme, v0, jnp.asarray(lr, dtype=v0.dtype), int(steps),
+                        int(save_every or steps), float(bound), None if tol is None else float(tol))
+
+
+def _flat_start(game: Game, z0: Any) -> jax.Array:
+    if isinstance(z0, tuple):
+        return flows.ravel_state(game.check(z0, "start"))[0]
+    return flows.ravel_state(flows.state_from_vector(np.asarray(z0, dtype=float), game.template(), what="start"))[0]
+
+
+class Sweep(NamedTuple):
+    """Result of [`sweep`][]: one row per run.
+
+    **Fields:** `final` (``(B, dim)`` last finite states), `status` (codes),
+    `steps`, `residual` (``|F|`` at the final state), `distance` (to the
+    game's known equilibrium; ``nan`` when it has none).
+    """
+
+    final: jax.Array
+    status: jax.Array
+    steps: jax.Array
+    residual: jax.Array
+    distance: jax.Array
+
+
+def _set_params(game, names, values):
+    if not names:
+        return game
+    return eqx.tree_at(lambda g: [getattr(g, n) for n in names], game, list(values),
+                       is_leaf=lambda x: x is None)
+
+
+def _sweep_impl(game, scheme, v0s, lrs, pvals, names, steps, bound, tol, eq):
+    def one(v0, lr, pv):
+        g = _set_params(game, names, pv)
+        tr = _iterate_impl(g, scheme, v0, lr, steps, steps, bound, tol)
+        _, unravel = flows.ravel_state(g.template())
+        res = jnp.linalg.norm(flows.ravel_field(g.vector_field(unravel(tr.final))))
+        dist = jnp.linalg.norm(tr.final - eq) if eq is not None else jnp.nan
+        return tr.final, tr.status, tr.steps, res, dist
+
+    return Sweep(*jax.vmap(one)(v0s, lrs, pvals))
+
+
+_sweep_jit = eqx.filter_jit(_sweep_impl)
+
+
+def sweep(
+    game: Game,
+    scheme: Scheme,
+    z0s: Any,
+    lrs: Any,
+    steps: int,
+    *,
+    params: dict[str, Any] | None = None,
+    bound: float = 1e8,
+    tol: float | None = None,
+) -> Sweep:
+    """Many runs in one compiled, vmapped call.
+
+    **Arguments:**
+
+    - `z0s`: flat starts, shape ``(B, dim)``.
+    - `lrs`: base learning rates, shape ``(B,)``.
+    - `params`: game parameters to vary, ``{field name: (B,) values}``
+      (e.g. ``{"gamma": ...}`` for the Dirac-GAN).
+    - `steps`, `bound`, `tol`: as in [`iterate`][].
+
+    Build grids with ``numpy.meshgrid`` and flatten them.  The learning rates,
+    starts and parameters are traced: a second call with new values of the
+    same shapes does not recompile.
+
+    **Returns:**
+
+    A [`Sweep`][].
+    """
+    _check_run_args(np.asarray(lrs), steps, None, bound)
+    v0s = jnp.asarray(z0s, dtype=float)
+    lrs = jnp.asarray(lrs, dtype=float).reshape(-1)
+    dim = flows.state_size(game.template())
+    if v0s.ndim != 2 or v0s.shape[1] != dim:
+        raise ValueError(f"z0s has shape {tuple(v0s.shape)}, expected (B, {dim})")
+    if not bool(jnp.all(jnp.isfinite(v0s))):
+        raise ValueError("z0s has non-finite entries")
+    if lrs.shape[0] != v0s.shape[0]:
+        raise ValueError(f"{lrs.shape[0]} learning rates for {v0s.shape[0]} starts")
+    names: Sequence[str] = tuple(sorted(params or {}))
+    for n in names:
+        if not hasattr(game, n) or n.startswith("_"):
+            raise ValueError(f"sweep: {type(game).__name__} has no parameter {n!r}")
+    pvals = tuple(jnp.asarray(params[n], dtype=float).reshape(-1) for n in names)
+    for n, p in zip(names, pvals):
+        if p.shape[0] != v0s.shape[0]:
+            raise ValueError(f"sweep: {p.shape[0]} values of {n!r} for {v0s.shape[0]} starts")
+    eq = game.equilibrium()
+    eq_flat = None if eq is None else flows.ravel_state(eq)[0]
+    return _sweep_jit(game, scheme, v0s, lrs, pvals, names, int(steps), float(bound),
+                      None if tol is None else float(tol), eq_flat)

@@ -1,0 +1,216 @@
+"""Spectra of update maps: local convergence of discrete schemes.
+
+A scheme's step, with its extra state (OGDA's previous field, momentum, optax
+moments), is a map ``Φ`` on the extended state, linearised at the fixed point
+with the state a first step there leaves.  At a fixed point its
+Jacobian, by autodiff of the jitted step, has spectral radius ``ρ``: the
+iterates converge locally iff ``ρ < 1``, at rate ``ρ`` per step.  Learning
+rates are traced, so a whole grid of them costs one compilation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import flows
+from flows import Game
+
+from .schemes import Anderson, Scheme
+
+MARGIN = 1e-12
+"""``ρ`` must be below ``1 - MARGIN`` to count as converging: a spectrum on
+the unit circle (alternating GDA on a bilinear game) cycles, it does not converge."""
+
+
+class MapSpectrum(NamedTuple):
+    """Local analysis of one scheme at one learning rate.
+
+    **Fields:** `lr`, `eigenvalues` (of the extended step map), `spectral_radius`,
+    `converges` (``ρ < 1``), `rate_per_step` (``-log ρ``), `rate_per_time`
+    (``-log ρ / lr``, comparable with the flow's spectral abscissa).
+    """
+
+    lr: float
+    eigenvalues: np.ndarray
+    spectral_radius: float
+    converges: bool
+    rate_per_step: float
+    rate_per_time: float
+
+
+def _extended(game: Game, scheme: Scheme, z):
+    if isinstance(scheme, Anderson):
+        raise ValueError("anderson: the update map is not differentiable at a fixed point (its least-squares "
+                         "problem degenerates there); measure its rate with iterate instead")
+    n = game.n_players
+
+    def warm(lr):
+        # The state after one step at the fixed point: optimizers whose first
+        # step is special (optax's optimistic methods) are linearised in
+        # their steady regime.
+        return scheme.step(game, z, scheme.init(game, z), scheme.lr_vector(lr, n))[1]
+
+    def phi(u, lr, unravel):
+        zz, ss = unravel(u)
+        z2, s2 = scheme.step(game, zz, ss, scheme.lr_vector(lr, n))
+        return flows.ravel_state((z2, s2))[0]
+
+    return phi, warm
+
+
+@eqx.filter_jit
+def _jacobians(game, scheme, z, lrs):
+    phi, warm = _extended(game, scheme, z)
+
+    def one(lr):
+        v, unravel = flows.ravel_state((z, warm(lr)))
+        return jax.jacfwd(phi)(v, lr, unravel), phi(v, lr, unravel) - v
+
+    return jax.vmap(one)(lrs)
+
+
+def _point(game: Game, z: Any):
+    if z is None:
+        z = game.equilibrium()
+        if z is None:
+            raise ValueError("no point given and the game has no known equilibrium; pass a fixed point")
+        return z
+    return game.check(z, "point")
+
+
+def _radii(game, scheme, z, lrs):
+    lrs = np.asarray(lrs, dtype=float).reshape(-1)
+    if not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
+        raise ValueError(f"learning rates must be positive and finite, got {lrs.tolist()}")
+    J, moved = _jacobians(game, scheme, z, jnp.asarray(lrs))
+    moved = float(np.max(np.abs(np.asarray(moved))))
+    scale = 1.0 + float(np.max(np.abs(np.asarray(flows.ravel_state(z)[0]))))
+    if moved > 1e-8 * scale:
+        raise ValueError(f"the point is not a fixed point of {scheme.name}: one step moves it by {moved:.3g}")
+    J = np.asarray(J)
+    if not np.all(np.isfinite(J)):
+        raise ValueError(f"the step map of {scheme.name} {scheme.params()} is not differentiable at this point "
+                         "(e.g. Adam's square root of a zero second moment); measure its rate with iterate")
+    eigs = [flows.eigenvalues(Ji) for Ji in J]
+    return lrs, eigs, np.array([float(np.max(np.abs(e))) for e in eigs])
+
+
+def map_jacobian(game: Game, scheme: Scheme, lr: float, z: Any = None) -> np.ndarray:
+    """Jacobian of one step of `scheme` (extended state) at the fixed point `z`."""
+    z = _point(game, z)
+    J, _ = _jacobians(game, scheme, z, jnp.asarray([float(lr)]))
+    return np.asarray(J[0])
+
+
+def map_spectrum(game: Game, scheme: Scheme, lr: float, z: Any = None) -> MapSpectrum:
+    """Eigenvalues and spectral radius of the step map at a fixed point.
+
+    **Arguments:**
+
+    - `game`, `scheme`: the game and the scheme.
+    - `lr`: base learning rate.
+    - `z`: the fixed point (default: the game's known equilibrium).
+
+    **Returns:**
+
+    A [`MapSpectrum`][].
+
+    **Raises:**
+
+    `ValueError` when `z` is not a fixed point of the scheme.
+    """
+    z = _point(game, z)
+    lrs, eigs, rho = _radii(game, scheme, z, [lr])
+    r = float(rho[0])
+    per_step = -math.log(r) if r > 0 else math.inf
+    return MapSpectrum(float(lr), eigs[0], r, bool(r < 1 - MARGIN), per_step, per_step / float(lr))
+
+
+def spectral_radii(game: Game, scheme: Scheme, lrs: Any, z: Any = None) -> np.ndarray:
+    """Spectral radius of the step map at each learning rate in `lrs` (one compilation)."""
+    return _radii(game, scheme, _point(game, z), lrs)[2]
+
+
+class StableRange(NamedTuple):
+    """Result of [`stable_range`][].
+
+    **Fields:** `max_stable_lr` (float; ``"none"`` when no learning rate in
+    the range converges; ``"every"`` when all from the first stable one up to
+    `hi` do), `min_stable_lr` (the lower end of the first stable interval, or
+    ``None``), `best_lr` (the learning rate minimising ``ρ``, or ``None``),
+    `best_radius`.
+    """
+
+    max_stable_lr: float | str
+    min_stable_lr: float | None
+    best_lr: float | None
+    best_radius: float | None
+
+
+def stable_range(game: Game, scheme: Scheme, z: Any = None, *, lo: float = 1e-4, hi: float = 1e2,
+                 grid: int = 241, rtol: float = 1e-12) -> StableRange:
+    """The largest stable learning rate and the rate-optimal one.
+
+    ``ρ(h)`` is evaluated on a log grid over ``[lo, hi]`` (one vmapped call);
+    the end of the first interval where ``ρ < 1`` is refined by bisection,
+    the minimiser of ``ρ`` by golden-section search between grid neighbours.
+    """
+    z = _point(game, z)
+    if not 0 < lo < hi:
+        raise ValueError(f"need 0 < lo < hi, got lo={lo}, hi={hi}")
+    hs, _, rho = _radii(game, scheme, z, np.geomspace(lo, hi, grid))
+    ok = rho < 1 - MARGIN
+    if not ok.any():
+        return StableRange("none", None, None, None)
+    i0 = int(np.argmax(ok))
+    after = np.nonzero(~ok[i0:])[0]
+
+    def radius(h: float) -> float:
+        return float(_radii(game, scheme, z, [h])[2][0])
+
+    def bisect(a: float, b: float, stable_at_a: bool) -> float:
+        # Returns the boundary between a and b to relative width rtol.
+        while b - a > rtol * b:
+            m = 0.5 * (a + b)
+            if (radius(m) < 1 - MARGIN) == stable_at_a:
+                a = m
+            else:
+                b = m
+        return a if stable_at_a else b
+
+    min_lr = float(hs[0]) if i0 == 0 else bisect(float(hs[i0 - 1]), float(hs[i0]), False)
+    if after.size == 0:
+        max_lr: float | str = "every"
+        i1 = len(hs)
+    else:
+        i1 = i0 + int(after[0])
+        max_lr = bisect(float(hs[i1 - 1]), float(hs[i1]), True)
+    j = i0 + int(np.argmin(rho[i0:i1]))
+    a, b = float(np.log(hs[max(j - 1, 0)])), float(np.log(hs[min(j + 1, len(hs) - 1)]))
+    if isinstance(max_lr, float):
+        b = min(b, math.log(max_lr))
+    gr = (math.sqrt(5) - 1) / 2
+    c, d = b - gr * (b - a), a + gr * (b - a)
+    fc, fd = radius(math.exp(c)), radius(math.exp(d))
+    for _ in range(80):
+        if b - a < 1e-12:
+            break
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - gr * (b - a)
+            fc = radius(math.exp(c))
+        else:
+            a, c, fc = c, d, fd
+            d = a + gr * (b - a)
+            fd = radius(math.exp(d))
+    best = math.exp(0.5 * (a + b))
+    best_rho = radius(best)
+    if best_rho > rho[j]:  # the grid point was better (flat or kinked minimum)
+        best, best_rho = float(hs[j]), float(rho[j])
+    return StableRange(max_lr, min_lr, best, best_rho)
