@@ -179,7 +179,7 @@ class ModifiedFlow(flows.Flow):
         masks = _player_masks(z)
         phi2 = jnp.zeros_like(v)
         before = jnp.zeros_like(v)
-        for i in self.scheme.order:
+        for i in self.scheme.player_order(len(z)):
             if bool(jnp.any(before)):
                 phi2 = phi2 + masks[i] * d * jax.jvp(F, (v,), (before * df,))[1]
             before = before + masks[i]

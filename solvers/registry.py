@@ -16,7 +16,7 @@ SCHEMES: dict[str, str] = {
     "consensus": "consensus optimization (gamma)",
     "sga": "symplectic gradient adjustment (lam)",
     "momentum": "heavy-ball GDA (beta; < 0 for negative momentum)",
-    "anderson": "GDA-AM: Anderson mixing (m, base=sgda|agda|eg|consensus|sga)",
+    "anderson": "GDA-AM: Anderson mixing (m, base=agda|sgda|eg|consensus|sga; default agda)",
     **{name: f"optax {name} per player (its keyword options, e.g. b1, b2, eps)" for name in OPTAX},
 }
 

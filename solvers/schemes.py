@@ -113,22 +113,29 @@ class SGDA(Scheme):
 class AGDA(Scheme):
     """Alternating gradient descent-ascent.
 
-    Players update in `order`, player ``i`` taking `counts[i]` steps, each
-    seeing the others' latest states.  For two players ``counts = (n_g,
-    n_d)``; ``order = (1, 0)`` lets the discriminator move first.
+    Players update in `order` (default: 0, 1, ..., n-1), player 0 taking
+    `n_g` steps and every other player `n_d`, each seeing the others' latest
+    states.  ``order = (1, 0)`` lets the discriminator move first.
     """
 
     n_g: int = 1
     n_d: int = 1
-    order: tuple[int, ...] = (0, 1)
+    order: tuple[int, ...] | None = None
     rates: tuple[float, ...] | None = None
     name: ClassVar[str] = "agda"
 
     def __check_init__(self):
         if not (isinstance(self.n_g, int) and isinstance(self.n_d, int) and self.n_g >= 1 and self.n_d >= 1):
             raise ValueError(f"agda: n_g={self.n_g}, n_d={self.n_d} must be integers >= 1")
-        if sorted(self.order) != list(range(len(self.order))):
+        if self.order is not None and sorted(self.order) != list(range(len(self.order))):
             raise ValueError(f"agda: order={self.order} must be a permutation of the players 0..n-1")
+
+    def player_order(self, n_players: int) -> tuple[int, ...]:
+        """The update order for a game of `n_players` players."""
+        order = tuple(range(n_players)) if self.order is None else self.order
+        if len(order) != n_players:
+            raise ValueError(f"agda: order={order} names {len(order)} players, the game has {n_players}")
+        return order
 
     def counts(self, n_players: int) -> tuple[int, ...]:
         """Inner steps per player (``n_g`` for player 0, ``n_d`` for the others)."""
@@ -136,10 +143,8 @@ class AGDA(Scheme):
 
     def step(self, game, z, state, lr):
         n = len(z)
-        if len(self.order) != n:
-            raise ValueError(f"agda: order={self.order} names {len(self.order)} players, the game has {n}")
         counts = self.counts(n)
-        for i in self.order:
+        for i in self.player_order(n):
             for _ in range(counts[i]):
                 fi = game.vector_field(z)[i]
                 z = _with(z, i, _player_step((z[i],), (fi,), lr[i : i + 1])[0])
@@ -269,11 +274,20 @@ class Anderson(Scheme):
     the next iterate is ``g(x_k) - ΔG γ`` where ``γ`` minimises
     ``|f_k - ΔF γ|`` over the last `m` differences (Tikhonov-regularised by
     a least-squares solve that drops singular values below `reg` times the
-    largest, so the step is defined at start-up and near convergence).  The base scheme must be stateless.
+    larger of ``|ΔF|`` and ``|f_k|``, so the step is defined at start-up, near
+    convergence and when the history repeats a point).  The base scheme must be stateless.
+
+    The default base is alternating GDA.  Over simultaneous GDA on a bilinear
+    game the first mixing step is exactly ``γ = 1`` (``F₁ - F₀ = hJF₀ ⟂ F₀``
+    for skew ``J``) and the next iterate repeats the last one: the known
+    breakdown of Anderson mixing when GMRES stagnates: it repeats the point for ``m`` steps, then (its history all
+    duplicates) takes one plain GDA step, and so moves like GDA slowed
+    ``(m + 1)``-fold.  Over alternating GDA (or extragradient) with ``m`` at least
+    the dimension it converges where the base cycles.
     """
 
     m: int = 5
-    base: str = "sgda"
+    base: str = "agda"
     reg: float = 1e-10
     rates: tuple[float, ...] | None = None
     name: ClassVar[str] = "anderson"
@@ -307,9 +321,15 @@ class Anderson(Scheme):
         valid = jnp.arange(self.m) >= (self.m + 1 - count)
         dF = dF * valid
         dG = dG * valid
-        # Least squares by SVD with a relative cut-off: masked (zero) columns
-        # and a degenerate history near convergence give coefficient 0, not 0/0.
-        coef = jnp.linalg.lstsq(dF, fs[-1], rcond=self.reg)[0]
+        # Least squares by SVD.  The cut-off is relative to the residual's own
+        # scale, not only to ΔF's: when the history repeats a point, ΔF is
+        # rounding noise and must not be inverted.  Masked (zero) columns and
+        # a degenerate history give coefficient 0, not 0/0.
+        u, sv, vt = jnp.linalg.svd(dF, full_matrices=False)
+        cut = self.reg * jnp.maximum(sv[0], jnp.linalg.norm(fs[-1]))
+        keep = sv > cut
+        inv = jnp.where(keep, 1.0 / jnp.where(keep, sv, 1.0), 0.0)
+        coef = vt.T @ (inv * (u.T @ fs[-1]))
         new = g - dG @ coef
         return unravel(new), AndersonState(xs, gs, count)
 
@@ -318,7 +338,7 @@ OPTAX = {
     "adam": optax.adam,
     "rmsprop": optax.rmsprop,
     "sgd": optax.sgd,
-    "oadam": optax.optimistic_adam,
+    "oadam": optax.optimistic_adam_v2,
     "ogd": optax.optimistic_gradient_descent,
 }
 

@@ -1,0 +1,163 @@
+"""Iteration under lax.scan: statuses, sweeps, recompilation, pytrees, every scheme."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import flows
+import solvers
+from solvers import SCHEMES, SGDA, Anderson
+
+
+@pytest.mark.parametrize("name", list(SCHEMES))
+def test_every_scheme_converges_on_a_strongly_monotone_game(name):
+    g = flows.Quadratic.scalar(1.0, 1.0, 1.0, dim=2)
+    z0 = [1.0, -1.0, 0.5, 0.2]
+    tr = solvers.iterate(g, solvers.make_scheme(name), z0, 0.05, 3000, tol=1e-8)
+    if name in ("adam", "rmsprop"):
+        # Normalised steps at a constant rate need not settle on a game; they
+        # must stay finite and get closer.  (The bridge itself is checked by
+        # the identities below.)
+        assert tr.status_name() == "max-steps"
+        assert float(jnp.linalg.norm(tr.final)) < 0.5 * float(np.linalg.norm(z0))
+        return
+    assert tr.status_name() == "converged", (name, tr.final)
+    assert float(jnp.linalg.norm(tr.final)) < 1e-6
+
+
+def test_anderson_converges_where_gda_does_not():
+    # He et al. 2022: Anderson mixing converges on bilinear games where GDA does not.
+    g = flows.Bilinear(flows.random_matrix(5, 10.0, 0))
+    z0 = np.ones(10)
+    sgda = solvers.iterate(g, SGDA(), z0, 0.1, 2000)
+    agda = solvers.iterate(g, solvers.AGDA(), z0, 0.1, 2000, tol=1e-10)
+    am = solvers.iterate(g, Anderson(m=10), z0, 0.1, 2000, tol=1e-10)
+    assert float(jnp.linalg.norm(sgda.final)) > float(jnp.linalg.norm(z0))
+    assert agda.status_name() == "max-steps" and float(jnp.linalg.norm(agda.final)) > 0.5
+    assert am.status_name() == "converged" and int(am.steps) < 50
+
+
+def test_anderson_over_simultaneous_gda_stalls_exactly():
+    # For skew J the first mixing coefficient is exactly 1: x2 = x1, and the
+    # point repeats until the history holds only duplicates (m steps); then a
+    # plain GDA step (Anderson's breakdown when GMRES stagnates).
+    g = flows.Bilinear(flows.random_matrix(2, 3.0, 1))
+    m = 4
+    tr = solvers.iterate(g, Anderson(m=m, base="sgda"), np.ones(4), 0.1, 12, save_every=1)
+    s = np.asarray(tr.states)
+    np.testing.assert_allclose(s[2 : m + 2], np.broadcast_to(s[1], s[2 : m + 2].shape), rtol=0, atol=1e-12)
+    gda = np.asarray(solvers.iterate(g, SGDA(), s[1], 0.1, 1).final)
+    np.testing.assert_allclose(s[m + 2], gda, atol=1e-12)
+
+
+@pytest.mark.parametrize("optax_name,ours", [("sgd", solvers.SGDA()), ("ogd", solvers.OGDA())])
+def test_optax_bridge_reproduces_our_schemes(optax_name, ours):
+    g = flows.DiracGAN(reg="r1", gamma=0.3)
+    a = solvers.iterate(g, solvers.make_scheme(optax_name), [0.7, -0.4], 0.05, 300, save_every=1)
+    b = solvers.iterate(g, ours, [0.7, -0.4], 0.05, 300, save_every=1)
+    np.testing.assert_allclose(np.asarray(a.states), np.asarray(b.states), rtol=0, atol=1e-13)
+
+
+def test_divergence_is_a_status_and_leaves_no_nan():
+    g = flows.Bilinear(np.eye(2))
+    tr = solvers.iterate(g, SGDA(), [1.0, 0, 0, 1.0], 1.5, 10_000, save_every=100, bound=1e6)
+    assert tr.status_name() == "diverged" and int(tr.steps) < 10_000
+    assert np.all(np.isfinite(np.asarray(tr.states))) and np.max(np.abs(np.asarray(tr.final))) <= 1e6
+    # Overflow to inf without a bound is caught as well.
+    tr = solvers.iterate(g, SGDA(), [1.0, 0, 0, 1.0], 1e3, 10_000, bound=np.inf)
+    assert tr.status_name() == "diverged" and np.all(np.isfinite(np.asarray(tr.final)))
+
+
+def test_sweep_over_starts_lrs_and_parameters():
+    g = flows.DiracGAN(reg="r1")
+    lr, gamma = np.meshgrid([0.1, 1.0, 3.0, 9.0], [0.0, 0.5, 1.0], indexing="ij")
+    n = lr.size
+    res = solvers.sweep(g, SGDA(), np.full((n, 2), 0.5), lr.ravel(), 3000, params={"gamma": gamma.ravel()}, tol=1e-9)
+    status = np.asarray(res.status).reshape(lr.shape)
+    dist = np.asarray(res.distance).reshape(lr.shape)
+    # γ = 0: a centre, sgda never reaches the equilibrium.  "converged" only
+    # means |F| ≤ tol: at lr = 9 one step throws the GAN into saturation
+    # (f'(ψθ) ≈ 0), the field vanishes far away, and the distance shows it.
+    assert np.all(dist[:, 0] > 0.1)
+    assert status[3, 0] == 1 and dist[3, 0] > 10
+    # γ = 0.5, 1: stable below lr 2 (see the spectra), diverged at lr 9.
+    assert np.all(status[:2, 1:] == 1) and np.all(dist[:2, 1:] < 1e-8)
+    assert np.all(status[3, 1:] == 2)
+    # Each run equals the same run done alone with the parameter set in the game.
+    for i in range(n):
+        alone = solvers.iterate(flows.DiracGAN(reg="r1", gamma=float(gamma.ravel()[i])), SGDA(), [0.5, 0.5],
+                                float(lr.ravel()[i]), 3000, tol=1e-9)
+        np.testing.assert_array_equal(np.asarray(res.final[i]), np.asarray(alone.final))
+        assert int(res.status[i]) == int(alone.status)
+    assert not np.any(np.isnan(np.asarray(res.final))) and not np.any(np.isnan(np.asarray(res.residual)))
+    assert np.all(np.asarray(res.residual)[np.asarray(res.status) == 1] <= 1e-9)
+
+
+def test_second_call_does_not_recompile(monkeypatch):
+    traces = []
+    original = flows.DiracGAN.vector_field
+
+    def counting(self, z):
+        traces.append(1)
+        return original(self, z)
+
+    monkeypatch.setattr(flows.DiracGAN, "vector_field", counting)
+    g = flows.DiracGAN(reg="r1")
+    rng = np.random.default_rng(0)
+
+    def call():
+        return solvers.sweep(g, SGDA(), rng.standard_normal((8, 2)), rng.uniform(0.01, 1, 8), 50,
+                             params={"gamma": rng.uniform(0, 2, 8)})
+
+    jax.block_until_ready(call())
+    first = len(traces)
+    assert first > 0
+    jax.block_until_ready(call())
+    assert len(traces) == first, "the sweep retraced on new values of the same shapes"
+    # The single-trajectory path too: a new learning rate is a new value, not a new program.
+    solvers.iterate(g, SGDA(), [0.1, 0.2], 0.1, 20)
+    n = len(traces)
+    solvers.iterate(g, SGDA(), [0.3, 0.1], 0.37, 20)
+    assert len(traces) == n
+
+
+def test_schemes_on_pytrees_and_three_players():
+    key = jax.random.PRNGKey(1)
+    lin = eqx.nn.Linear(2, 1, key=key)
+    losses = (
+        lambda a, b, c: jnp.sum(a["w"] ** 2) + jnp.sum(a["w"]) * b(jnp.ones(2))[0],
+        lambda a, b, c: -jnp.sum(a["w"]) * b(jnp.ones(2))[0] + 0.5 * jnp.sum(b.weight**2) + c**2 * 0.1,
+        lambda a, b, c: (c - 1.0) ** 2,
+    )
+    g = flows.GeneralGame(losses, ({"w": jnp.zeros(3)}, lin, jnp.asarray(0.0)))
+    v0, unravel = flows.ravel_state(g.template())
+    for name in ("sgda", "agda", "eg", "ogda", "momentum", "adam", "anderson", "sga", "consensus"):
+        scheme = solvers.make_scheme(name) if name != "agda" else solvers.AGDA(order=(2, 0, 1), n_d=2)
+        tr = solvers.iterate(g, scheme, np.full(v0.size, 0.3), 0.05, 50)
+        assert tr.final.shape == v0.shape and tr.status_name() == "max-steps", name
+        z = unravel(tr.final)
+        assert isinstance(z[1], eqx.nn.Linear)
+
+
+def test_bad_arguments():
+    g = flows.DiracGAN()
+    with pytest.raises(ValueError, match="steps=0 must be an integer >= 1"):
+        solvers.iterate(g, SGDA(), [1.0, 1.0], 0.1, 0)
+    with pytest.raises(ValueError, match="learning rate"):
+        solvers.iterate(g, SGDA(), [1.0, 1.0], -0.1, 10)
+    with pytest.raises(ValueError, match="not a multiple of save_every=3"):
+        solvers.iterate(g, SGDA(), [1.0, 1.0], 0.1, 10, save_every=3)
+    with pytest.raises(ValueError, match="start has 3 entries"):
+        solvers.iterate(g, SGDA(), [1.0, 1.0, 1.0], 0.1, 10)
+    with pytest.raises(ValueError, match="not finite"):
+        solvers.iterate(g, SGDA(), [1.0, np.nan], 0.1, 10)
+    with pytest.raises(ValueError, match=r"z0s has shape \(3, 3\), expected \(B, 2\)"):
+        solvers.sweep(g, SGDA(), np.zeros((3, 3)), np.ones(3), 10)
+    with pytest.raises(ValueError, match="has no parameter 'beta'"):
+        solvers.sweep(g, SGDA(), np.zeros((3, 2)), np.ones(3), 10, params={"beta": np.ones(3)})
+    with pytest.raises(ValueError, match="3 rates for 2 players"):
+        solvers.iterate(g, SGDA(rates=(1.0, 2.0, 3.0)), [1.0, 1.0], 0.1, 10)
+    with pytest.raises(ValueError, match=r"momentum: beta=1.0 must lie in \(-1, 1\)"):
+        solvers.make_scheme("momentum", beta=1)
