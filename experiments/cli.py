@@ -150,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="FILE.npz", help="write the trajectory (ts, states, status, ...)")
     s.add_argument("--json", action="store_true")
 
+    b = sub.add_parser("bench", help="time sweeps and ODE batches against NumPy and scipy baselines")
+    b.add_argument("--quick", action="store_true", help="small sizes (seconds)")
+    b.add_argument("--json", action="store_true", help="print the report as JSON")
+    b.add_argument("--out", default="bench.json", metavar="FILE", help="where to write the report (bench.json)")
+
     sub.add_parser("demo", help="analyse every Dirac-GAN variant and print the table")
     return p
 
@@ -184,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import cmd_simulate
 
             return cmd_simulate(args)
+        if args.command == "bench":
+            from .commands import cmd_bench
+
+            return cmd_bench(args)
         if args.command == "demo":
             from .demo import run_demo
 

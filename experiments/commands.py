@@ -293,3 +293,27 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         rows.append(("trajectory", args.out))
     print(table(rows))
     return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``gameflow bench``: timings against same-run baselines, written to ``bench.json``."""
+    try:
+        import scipy  # noqa: F401
+    except ImportError:
+        raise UsageError("gameflow bench needs scipy for its baseline: pip install 'gameflow[test]'") from None
+    import json
+
+    from .bench import render, run_bench
+    from .io import write_atomic
+
+    report = run_bench(quick=args.quick)
+    write_atomic(args.out, lambda f: f.write(json.dumps(clean_report(report), indent=2).encode()))
+    print(dumps(report) if args.json else render(report) + f"\n\nwritten to {args.out}")
+    return 0
+
+
+def clean_report(report: dict[str, Any]) -> Any:
+    """The report with NumPy scalars made JSON-safe."""
+    from .format import clean
+
+    return clean(report)

@@ -28,24 +28,37 @@ def _where(keep, new, old):
     return jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, old)
 
 
-def _chunk(game, scheme, unravel, lrvec, bound, tol, n):
-    """``n`` guarded steps: a diverged or converged run is frozen where it stopped."""
+def _guard(z):
+    """(all finite, largest magnitude) over a state's floating leaves."""
+    leaves = jax.tree.leaves(eqx.filter(z, eqx.is_inexact_array))
+    finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(a)) for a in leaves]))
+    big = jnp.max(jnp.stack([jnp.max(jnp.abs(jnp.where(jnp.isfinite(a), a, 0.0)), initial=0.0) for a in leaves]))
+    return finite, big
+
+
+def _chunk(game, scheme, lrvec, bound, tol, n):
+    """``n`` guarded steps: a diverged or converged run is frozen where it stopped.
+
+    The carry is the state pytree itself (not its flat vector), so a vmapped
+    batch keeps one contiguous array per leaf.
+    """
 
     def body(carry, _):
-        v, st, status, k = carry
-        z2, st2 = scheme.step(game, unravel(v), st, lrvec)
-        v2 = flows.ravel_state(z2)[0]
-        finite = jnp.all(jnp.isfinite(v2))
-        bad = ~finite | (jnp.max(jnp.abs(jnp.where(finite, v2, 0.0)), initial=0.0) > bound)
+        z, st, status, k = carry
+        z2, st2 = scheme.step(game, z, st, lrvec)
+        finite, big = _guard(z2)
+        bad = ~finite | (big > bound)
         running = status == RUNNING
         take = running & ~bad
-        v_new = jnp.where(take, v2, v)
+        dyn2, static = eqx.partition(z2, eqx.is_inexact_array)
+        dyn = eqx.filter(z, eqx.is_inexact_array)
+        z_new = eqx.combine(_where(take, dyn2, dyn), static)
         st_new = _where(take, st2, st)
         status = jnp.where(running & bad, DIVERGED, status)
         if tol is not None:
-            res = jnp.linalg.norm(flows.ravel_field(game.vector_field(unravel(v_new))))
+            res = jnp.linalg.norm(flows.ravel_field(game.vector_field(z_new)))
             status = jnp.where(take & (res <= tol), CONVERGED, status)
-        return (v_new, st_new, status, k + take.astype(k.dtype)), None
+        return (z_new, st_new, status, k + take.astype(k.dtype)), None
 
     def run(carry):
         return jax.lax.scan(body, carry, None, length=n)[0]
@@ -56,20 +69,20 @@ def _chunk(game, scheme, unravel, lrvec, bound, tol, n):
 def _iterate_impl(game, scheme, v0, lr, steps, save_every, bound, tol):
     _, unravel = flows.ravel_state(game.template())
     lrvec = scheme.lr_vector(lr, game.n_players)
-    state0 = scheme.init(game, unravel(v0))
-    carry = (v0, state0, jnp.asarray(RUNNING, jnp.int32), jnp.asarray(0, jnp.int32))
-    chunk = _chunk(game, scheme, unravel, lrvec, bound, tol, save_every)
+    z0 = unravel(v0)
+    carry = (z0, scheme.init(game, z0), jnp.asarray(RUNNING, jnp.int32), jnp.asarray(0, jnp.int32))
+    chunk = _chunk(game, scheme, lrvec, bound, tol, save_every)
 
     def outer(c, _):
         c = chunk(c)
-        return c, c[0]
+        return c, flows.ravel_state(c[0])[0]
 
     carry, saved = jax.lax.scan(outer, carry, None, length=steps // save_every)
-    v, _, status, k = carry
+    z, _, status, k = carry
     status = jnp.where(status == RUNNING, MAX_STEPS, status)
     states = jnp.concatenate([v0[None], saved], axis=0)
     ts = jnp.arange(states.shape[0]) * save_every * jnp.asarray(lr, dtype=v0.dtype).reshape(-1)[0]
-    return Trajectory(ts, states, k, status, v)
+    return Trajectory(ts, states, k, status, flows.ravel_state(z)[0])
 
 
 _iterate_jit = eqx.filter_jit(_iterate_impl)

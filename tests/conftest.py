@@ -14,3 +14,34 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 settings.register_profile("gameflow", deadline=None, max_examples=25,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("gameflow")
+
+
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+class CLI:
+    """Runs ``gameflow`` in-process and captures its output."""
+
+    def __init__(self, capsys):
+        self.capsys = capsys
+
+    def run(self, *argv):
+        from experiments.cli import main
+
+        code = main(list(argv))
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *argv):
+        code, out, err = self.run(*argv, "--json")
+        assert code == 0, err
+        assert out.count("\n") == 1, "--json must print exactly one line"
+        return json.loads(out)
+
+
+@pytest.fixture
+def cli(capsys):
+    """The CLI runner: ``cli.run(*argv) -> (code, out, err)``, ``cli.json(*argv) -> dict``."""
+    return CLI(capsys)

@@ -9,23 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from experiments.cli import main
 
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys, *argv):
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
-
-
-def test_done_criterion_r1(capsys):
-    r = run_json(capsys, "analyze", "dirac-gan", "--param", "reg=r1", "--param", "gamma=0.3")
+def test_done_criterion_r1(cli):
+    r = cli.json("analyze", "dirac-gan", "--param", "reg=r1", "--param", "gamma=0.3")
     lam = np.array([complex(a, b) for a, b in r["eigenvalues"]])
     want = np.array([-0.15 + 1j * np.sqrt(0.91) / 2, -0.15 - 1j * np.sqrt(0.91) / 2])
     assert np.max(np.abs(lam - want)) < 1e-12
@@ -38,8 +24,8 @@ def test_done_criterion_r1(capsys):
     assert r["duality_gap"] == 0.0
 
 
-def test_json_is_exactly_one_object(capsys):
-    code, out, _ = run(capsys, "analyze", "quadratic", "--param", "a=-1", "--param", "b=2",
+def test_json_is_exactly_one_object(cli):
+    code, out, _ = cli.run("analyze", "quadratic", "--param", "a=-1", "--param", "b=2",
                        "--critical-ratio", "--json")
     assert code == 0
     assert out.count("\n") == 1
@@ -47,43 +33,43 @@ def test_json_is_exactly_one_object(capsys):
     assert r["critical_ratio"] == pytest.approx(1.0, rel=1e-10)
 
 
-def test_critical_ratio_never_is_null(capsys):
-    r = run_json(capsys, "analyze", "dirac-gan", "--critical-ratio")
+def test_critical_ratio_never_is_null(cli):
+    r = cli.json("analyze", "dirac-gan", "--critical-ratio")
     assert r["critical_ratio"] is None and r["classification"] == "centre"
 
 
-def test_flows_and_points(capsys):
-    r = run_json(capsys, "analyze", "dirac-gan", "--flow", "consensus:gamma=2")
+def test_flows_and_points(cli):
+    r = cli.json("analyze", "dirac-gan", "--flow", "consensus:gamma=2")
     assert r["flow"] == "consensus" and r["flow_params"] == {"gamma": 2.0}
     np.testing.assert_allclose(r["eigenvalues"], [[-0.5, 0.5], [-0.5, -0.5]], atol=1e-12)
-    r = run_json(capsys, "analyze", "quadratic", "--param", "a=-1", "--param", "b=2", "--flow", "timescale:tau=3")
+    r = cli.json("analyze", "quadratic", "--param", "a=-1", "--param", "b=2", "--flow", "timescale:tau=3")
     np.testing.assert_allclose(r["jacobian"], [[1, -2], [6, -3]], atol=1e-14)
-    r = run_json(capsys, "analyze", "dirac-gan", "--point", "-1,0.5")  # negative values work
+    r = cli.json("analyze", "dirac-gan", "--point", "-1,0.5")  # negative values work
     assert r["point"] == [-1.0, 0.5] and r["stationary"] is False and r["residual"] > 0.1
 
 
-def test_find_equilibrium(capsys):
-    r = run_json(capsys, "analyze", "bilinear", "--param", "A=2,0;1,1", "--param", "b=1,1",
+def test_find_equilibrium(cli):
+    r = cli.json("analyze", "bilinear", "--param", "A=2,0;1,1", "--param", "b=1,1",
                  "--find-equilibrium", "--point", "3,3,3,3")
     assert r["equilibrium_search"]["converged"] and r["residual"] < 1e-10
     assert r["classification"] == "centre"
 
 
-def test_table_output(capsys):
-    code, out, _ = run(capsys, "analyze", "dirac-gan", "--param", "reg=r1", "--param", "gamma=0.3")
+def test_table_output(cli):
+    code, out, _ = cli.run("analyze", "dirac-gan", "--param", "reg=r1", "--param", "gamma=0.3")
     assert code == 0
     assert "-0.15 ± 0.476969600708i" in out and "stable spiral" in out
-    code, out, _ = run(capsys, "analyze", "dirac-gan", "--point", "1,0")
+    code, out, _ = cli.run("analyze", "dirac-gan", "--point", "1,0")
     assert "NOT STATIONARY" in out
 
 
-def test_games_listing(capsys):
-    code, out, _ = run(capsys, "games", "--json")
+def test_games_listing(cli):
+    code, out, _ = cli.run("games", "--json")
     games = {g["name"]: g for g in json.loads(out)}
     assert set(games) >= {"dirac-gan", "bilinear", "quadratic"}
     reg = next(p for p in games["dirac-gan"]["params"] if p["name"] == "reg")
     assert reg["choices"] == ["none", "r1", "r2", "wgan-gp", "noise"] and reg["default"] == "none"
-    code, out, _ = run(capsys, "games")
+    code, out, _ = cli.run("games")
     assert code == 0 and "--param gamma=<float>" in out
 
 
@@ -99,10 +85,10 @@ USER_GAME = textwrap.dedent("""
 """)
 
 
-def test_user_game(capsys, tmp_path):
+def test_user_game(cli, tmp_path):
     path = tmp_path / "mygame.py"
     path.write_text(USER_GAME)
-    r = run_json(capsys, "analyze", f"{path}:make", "--param", "k=2")
+    r = cli.json("analyze", f"{path}:make", "--param", "k=2")
     # J = [[0, -k], [k, -1]]
     lam = np.array([complex(a, b) for a, b in r["eigenvalues"]])
     np.testing.assert_allclose(lam, [-0.5 + 1j * np.sqrt(15) / 2, -0.5 - 1j * np.sqrt(15) / 2], atol=1e-12)
@@ -140,9 +126,9 @@ def bad_cases(tmp):
     ]
 
 
-def test_bad_input_in_process(capsys, tmp_path):
+def test_bad_input_in_process(cli, tmp_path):
     for argv, message in bad_cases(tmp_path):
-        code, out, err = run(capsys, *argv)
+        code, out, err = cli.run(*argv)
         assert code == 2, (argv, err)
         assert out == "", argv
         assert err.count("\n") == 1 and err.startswith("gameflow: error: "), (argv, err)
@@ -166,10 +152,10 @@ def test_help_is_quick_and_does_not_import_jax():
     assert p.stdout.strip() == "False"
 
 
-def test_demo(capsys):
+def test_demo(cli):
     from experiments.demo import VARIANTS
 
-    code, out, _ = run(capsys, "demo")
+    code, out, _ = cli.run("demo")
     assert code == 0
     for name, _, _ in VARIANTS:
         assert name in out

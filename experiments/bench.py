@@ -1,0 +1,195 @@
+"""``gameflow bench``: timings against baselines run in the same process.
+
+Absolute times on shared machines are noise; the figures that matter are the
+ratios to the baselines measured alongside.
+
+- discrete: a vmapped sgda sweep of Dirac-GAN (R1) trajectories against a
+  vectorised NumPy loop doing the same work (field, update, divergence guard)
+  and against a per-trajectory NumPy loop (the style of a reference notebook)
+  timed on a subset and scaled up;
+- ode: a batch of starts integrated by vmapped diffrax (Tsit5) against a loop
+  of ``scipy.integrate.solve_ivp`` (RK45) at the same tolerances, compile
+  time reported apart.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+SIZES = {
+    "full": {"trajectories": 100_000, "steps": 10_000, "loop_subset": 20, "ode_starts": 1000, "ode_subset": 50},
+    "quick": {"trajectories": 10_000, "steps": 1_000, "loop_subset": 10, "ode_starts": 100, "ode_subset": 20},
+}
+GAMMA, BOUND, T_END, TOL = 0.5, 1e8, 10.0, 1e-8
+
+
+def _note(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def _timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t
+
+
+def numpy_sweep(th: np.ndarray, ps: np.ndarray, lr: np.ndarray, steps: int) -> tuple[np.ndarray, ...]:
+    """Vectorised NumPy sgda on the R1 Dirac-GAN, with the same divergence guard as the JAX sweep."""
+    th, ps = th.copy(), ps.copy()
+    running = np.ones(th.shape, bool)
+    for _ in range(steps):
+        s = 1.0 / (1.0 + np.exp(th * ps))  # f'(θψ) = σ(-θψ)
+        t2 = th - lr * ps * s
+        p2 = ps + lr * (th * s - GAMMA * ps)
+        bad = ~(np.isfinite(t2) & np.isfinite(p2)) | (np.maximum(np.abs(t2), np.abs(p2)) > BOUND)
+        take = running & ~bad
+        th = np.where(take, t2, th)
+        ps = np.where(take, p2, ps)
+        running &= ~bad
+    return th, ps
+
+
+def loop_trajectory(th: float, ps: float, lr: float, steps: int) -> np.ndarray:
+    """One trajectory with a NumPy state vector, step by step, the way a reference notebook writes it."""
+    v = np.array([th, ps])
+    for _ in range(steps):
+        s = 1.0 / (1.0 + np.exp(v[0] * v[1]))
+        field = np.array([-v[1] * s, v[0] * s - GAMMA * v[1]])
+        w = v + lr * field
+        if not np.all(np.isfinite(w)) or np.max(np.abs(w)) > BOUND:
+            break
+        v = w
+    return v
+
+
+def handwritten_sweep(th, ps, lr, steps: int):
+    """The same update as one hand-fused XLA loop (no guard): a ceiling for the generic sweep."""
+    import jax
+    import jax.numpy as jnp
+
+    @jax.jit
+    def run(th, ps, lr):
+        def body(c, _):
+            t, p = c
+            s = 1.0 / (1.0 + jnp.exp(t * p))
+            return (t - lr * p * s, p + lr * (t * s - GAMMA * p)), None
+
+        return jax.lax.scan(body, (th, ps), None, length=steps)[0]
+
+    return run(jnp.asarray(th), jnp.asarray(ps), jnp.asarray(lr))
+
+
+def bench_discrete(size: dict[str, int]) -> dict[str, Any]:
+    import jax
+
+    import flows
+    import solvers
+
+    b, k = size["trajectories"], size["steps"]
+    rng = np.random.default_rng(0)
+    z0 = rng.uniform(-1, 1, (b, 2))
+    lrs = rng.uniform(0.01, 0.1, b)
+    game = flows.DiracGAN(reg="r1", gamma=GAMMA)
+    _note(f"discrete: jax sweep of {b} trajectories x {k} steps (compile + run, then run)")
+    first, t_first = _timed(lambda: jax.block_until_ready(solvers.sweep(game, solvers.SGDA(), z0, lrs, k)))
+    res, t_jax = _timed(lambda: jax.block_until_ready(solvers.sweep(game, solvers.SGDA(), z0, lrs, k)))
+    _note("discrete: hand-fused jax loop (ceiling)")
+    jax.block_until_ready(handwritten_sweep(z0[:, 0], z0[:, 1], lrs, k))
+    _, t_hand = _timed(lambda: jax.block_until_ready(handwritten_sweep(z0[:, 0], z0[:, 1], lrs, k)))
+    _note("discrete: vectorised numpy, same work")
+    (th, ps), t_np = _timed(numpy_sweep, z0[:, 0], z0[:, 1], lrs, k)
+    agree = float(np.max(np.abs(np.stack([th, ps], 1) - np.asarray(res.final))))
+    n_loop = size["loop_subset"]
+    _note(f"discrete: per-trajectory numpy loop on {n_loop} trajectories, scaled to {b}")
+    _, t_loop_sub = _timed(lambda: [loop_trajectory(z0[i, 0], z0[i, 1], lrs[i], k) for i in range(n_loop)])
+    t_loop = t_loop_sub * b / n_loop
+    return {
+        "trajectories": b, "steps": k, "game": "dirac-gan reg=r1 gamma=0.5", "scheme": "sgda",
+        "jax_seconds": t_jax, "jax_compile_and_first_run_seconds": t_first,
+        "jax_handwritten_seconds": t_hand, "handwritten_speedup_vs_numpy_vectorised": t_np / t_hand,
+        "numpy_vectorised_seconds": t_np, "numpy_loop_seconds_scaled": t_loop,
+        "numpy_loop_subset": n_loop, "numpy_loop_subset_seconds": t_loop_sub,
+        "speedup_vs_numpy_vectorised": t_np / t_jax, "speedup_vs_numpy_loop": t_loop / t_jax,
+        "trajectory_steps_per_second": b * k / t_jax, "max_abs_difference_vs_numpy": agree,
+    }
+
+
+def bench_ode(size: dict[str, int]) -> dict[str, Any]:
+    import jax
+    import scipy.integrate
+
+    import flows
+    import solvers
+
+    n, sub = size["ode_starts"], size["ode_subset"]
+    rng = np.random.default_rng(1)
+    z0 = rng.uniform(-1, 1, (n, 2))
+    flow = flows.GradientFlow(flows.DiracGAN(reg="r1", gamma=GAMMA))
+    _note(f"ode: vmapped diffrax (tsit5) on {n} starts to t = {T_END}")
+    _, t_first = _timed(lambda: jax.block_until_ready(
+        solvers.integrate_batch(flow, z0, T_END, rtol=TOL, atol=TOL)))
+    res, t_jax = _timed(lambda: jax.block_until_ready(
+        solvers.integrate_batch(flow, z0, T_END, rtol=TOL, atol=TOL)))
+
+    def rhs(t, v):
+        th, ps = v
+        s = 1.0 / (1.0 + math.exp(th * ps))
+        return [-ps * s, th * s - GAMMA * ps]
+
+    _note(f"ode: scipy solve_ivp (RK45) loop on {sub} starts, scaled to {n}")
+    sols, t_sub = _timed(lambda: [scipy.integrate.solve_ivp(rhs, (0.0, T_END), z0[i], rtol=TOL, atol=TOL).y[:, -1]
+                                  for i in range(sub)])
+    agree = float(np.max(np.abs(np.array(sols) - np.asarray(res.final)[:sub])))
+    t_scipy = t_sub * n / sub
+    return {
+        "starts": n, "t_end": T_END, "rtol": TOL, "atol": TOL, "solver": "tsit5 vs RK45",
+        "jax_seconds": t_jax, "compile_seconds": max(t_first - t_jax, 0.0),
+        "scipy_seconds_scaled": t_scipy, "scipy_subset": sub, "scipy_subset_seconds": t_sub,
+        "speedup_vs_scipy": t_scipy / t_jax, "max_abs_difference_vs_scipy": agree,
+        "all_completed": bool(np.all(np.asarray(res.status) == 3)),
+    }
+
+
+def run_bench(quick: bool = False) -> dict[str, Any]:
+    """Run every section; returns the report (also what ``bench.json`` holds)."""
+    import jax
+
+    size = SIZES["quick" if quick else "full"]
+    return {
+        "mode": "quick" if quick else "full",
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "jax": jax.__version__, "devices": [str(d) for d in jax.devices()],
+                    "x64": bool(jax.config.read("jax_enable_x64"))},
+        "discrete": bench_discrete(size),
+        "ode": bench_ode(size),
+        "targets": {"speedup_vs_numpy_vectorised": 8.0, "speedup_vs_numpy_loop": 1e4, "speedup_vs_scipy": 100.0,
+                    "compile_seconds": 2.0},
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    """The printed summary."""
+    d, o = report["discrete"], report["ode"]
+    lines = [
+        f"gameflow bench ({report['mode']}; {report['machine']['cpus']} cpus, jax {report['machine']['jax']})",
+        "",
+        f"discrete: sgda sweep, {d['trajectories']} Dirac-GAN trajectories x {d['steps']} steps",
+        f"  jax (vmap + lax.scan)      {d['jax_seconds']:9.3f} s   (compile + first run {d['jax_compile_and_first_run_seconds']:.2f} s)",
+        f"  jax, hand-fused (ceiling)  {d['jax_handwritten_seconds']:9.3f} s   (no guard; numpy / this = {d['handwritten_speedup_vs_numpy_vectorised']:.2f}x)",
+        f"  numpy, vectorised          {d['numpy_vectorised_seconds']:9.3f} s   -> jax is {d['speedup_vs_numpy_vectorised']:.2f}x   (target 8x)",
+        f"  numpy per-trajectory loop  {d['numpy_loop_seconds_scaled']:9.1f} s   -> jax is {d['speedup_vs_numpy_loop']:.0f}x   (target 1e4x, scaled from {d['numpy_loop_subset']})",
+        f"  largest |jax - numpy|      {d['max_abs_difference_vs_numpy']:.1e}",
+        "",
+        f"ode: {o['starts']} starts to t = {o['t_end']}, rtol = atol = {o['rtol']:g}",
+        f"  jax (vmapped diffrax)      {o['jax_seconds']:9.3f} s   (compile {o['compile_seconds']:.2f} s, target < 2 s)",
+        f"  scipy solve_ivp, scaled    {o['scipy_seconds_scaled']:9.3f} s   -> jax is {o['speedup_vs_scipy']:.0f}x   (target 100x)",
+        f"  largest |jax - scipy|      {o['max_abs_difference_vs_scipy']:.1e}",
+    ]
+    return "\n".join(lines)

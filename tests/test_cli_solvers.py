@@ -1,0 +1,105 @@
+"""CLI: compare, simulate, analyze --scheme."""
+
+import json
+
+import numpy as np
+import pytest
+
+
+def test_compare_json(cli):
+    r = cli.json("compare", "dirac-gan", "--param", "reg=r1", "--scheme", "sgda",
+                 "--lrs", "0.04,0.02,0.01,0.005", "--t-end", "2", "--against", "modified")
+    assert [row["lr"] for row in r["rows"]] == [0.04, 0.02, 0.01, 0.005]
+    assert [row["steps"] for row in r["rows"]] == [50, 100, 200, 400]
+    assert all(row["error"] > 0 for row in r["rows"])
+    assert abs(r["order"] - 2) < 0.15 and r["point"] == [1.0, 1.0]
+    r = cli.json("compare", "dirac-gan", "--scheme", "agda:n_d=2", "--lrs", "0.02,0.01", "--t-end", "1",
+                 "--point", "0.5,-0.5")
+    assert abs(r["order"] - 1) < 0.15 and r["scheme_params"]["n_d"] == 2
+
+
+def test_compare_table(cli):
+    code, out, _ = cli.run("compare", "quadratic", "--scheme", "eg", "--lrs", "0.1,0.05", "--t-end", "1",
+                       "--against", "modified", "--method", "hand")
+    assert code == 0 and "measured order" in out and "(theory: 2)" in out
+
+
+def test_simulate_scheme_and_flow(cli, tmp_path):
+    out_file = tmp_path / "traj.npz"
+    r = cli.json("simulate", "dirac-gan", "--param", "reg=r1", "--scheme", "sgda", "--lr", "0.5",
+                 "--steps", "400", "--point", "1,1", "--tol", "1e-12", "--out", str(out_file))
+    assert r["status"] == "converged" and r["steps"] < 400 and r["distance"] < 1e-11
+    data = np.load(out_file)
+    assert str(data["status"]) == "converged" and data["states"].shape[1] == 2
+    np.testing.assert_allclose(data["final"], r["final"])
+    assert not list(tmp_path.glob(".tmp-*"))  # the temporary file was renamed away
+    r = cli.json("simulate", "dirac-gan", "--scheme", "sgda", "--lr", "3", "--steps", "100000")
+    assert r["status"] in ("diverged", "converged", "max-steps")
+    r = cli.json("simulate", "bilinear", "--scheme", "sgda", "--lr", "2", "--steps", "10000")
+    assert r["status"] == "diverged" and all(np.isfinite(r["final"]))
+    r = cli.json("simulate", "dirac-gan", "--flow", "consensus:gamma=1", "--t-end", "40")
+    assert r["status"] == "completed" and r["distance"] < 1e-3
+    code, out, _ = cli.run("simulate", "dirac-gan", "--scheme", "agda", "--lr", "0.1", "--steps", "100")
+    assert code == 0 and "max-steps" in out
+
+
+def test_analyze_with_schemes(cli):
+    r = cli.json("analyze", "bilinear", "--param", "A=1,0;0,0.5", "--scheme", "eg", "--scheme", "ogda",
+                 "--scheme", "agda", "--lr", "0.3")
+    items = {it["scheme"]: it for it in r["schemes"]}
+    for it in items.values():
+        assert set(it) >= {"scheme", "lr", "spectral_radius", "converges", "max_stable_lr", "best_lr"}
+    assert items["eg"]["max_stable_lr"] == pytest.approx(1.0, rel=1e-10)
+    assert items["ogda"]["max_stable_lr"] == pytest.approx(1 / np.sqrt(3), rel=1e-10)
+    assert items["agda"]["max_stable_lr"] == "none" and items["agda"]["converges"] is False
+    h, s = 0.3, np.array([1.0, 0.5])
+    assert items["eg"]["spectral_radius"] == pytest.approx(np.max(np.sqrt((1 - (h * s) ** 2) ** 2 + (h * s) ** 2)),
+                                                           abs=1e-12)
+    r = cli.json("analyze", "dirac-gan", "--param", "reg=r1", "--param", "gamma=0.5", "--scheme", "sgda",
+                 "--lr", "0.1", "--lr", "2.5")
+    assert [it["converges"] for it in r["schemes"]] == [True, False]
+    assert r["schemes"][0]["max_stable_lr"] == pytest.approx(2.0, rel=1e-10)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["compare", "dirac-gan", "--scheme", "newton"], "unknown scheme 'newton'; choose from sgda"),
+    (["compare", "dirac-gan", "--scheme", "agda:n_d=0"], "n_g=1, n_d=0 must be integers >= 1"),
+    (["compare", "dirac-gan", "--scheme", "sgda", "--lrs", "0.03", "--t-end", "1"], "not a whole number of steps"),
+    (["compare", "dirac-gan", "--scheme", "sgda", "--lrs", "-0.1"], "every learning rate must be > 0"),
+    (["compare", "dirac-gan", "--scheme", "adam"], "no continuous limit"),
+    (["compare", "dirac-gan", "--scheme", "sgda", "--point", "1,2,3"], "--point has 3 entries"),
+    (["simulate", "dirac-gan"], "give either --scheme with --lr and --steps, or --flow with --t-end"),
+    (["simulate", "dirac-gan", "--scheme", "sgda", "--lr", "0.1"], "--scheme needs --lr and --steps"),
+    (["simulate", "dirac-gan", "--scheme", "sgda", "--lr", "0", "--steps", "5"], "--lr 0.0 must be > 0"),
+    (["simulate", "dirac-gan", "--scheme", "sgda", "--lr", "0.1", "--steps", "5", "--out", "/nonexistent/x.npz"],
+     "folder '/nonexistent' does not exist"),
+    (["simulate", "dirac-gan", "--flow", "gradient"], "--flow needs --t-end"),
+    (["simulate", "dirac-gan", "--scheme", "momentum:beta=2", "--lr", "0.1", "--steps", "5"], "beta=2.0 must lie"),
+    (["analyze", "dirac-gan", "--scheme", "sgda"], "--scheme needs --lr"),
+    (["analyze", "dirac-gan", "--lr", "0.1"], "--lr needs --scheme"),
+    (["analyze", "dirac-gan", "--scheme", "sgda", "--scheme", "eg", "--lr", "0.1", "--lr", "0.2", "--lr", "0.3"],
+     "2 --scheme and 3 --lr"),
+    (["analyze", "dirac-gan", "--scheme", "anderson", "--lr", "0.1"], "not differentiable at a fixed point"),
+    (["analyze", "dirac-gan", "--point", "1,0", "--scheme", "sgda", "--lr", "0.1"], "not a fixed point of sgda"),
+])
+def test_bad_input(cli, argv, message):
+    code, out, err = cli.run(*argv)
+    assert code == 2, err
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert message in err, err
+
+
+def test_bench_quick_writes_its_report(cli, tmp_path, monkeypatch):
+    import experiments.bench as bench
+
+    tiny = {"trajectories": 64, "steps": 50, "loop_subset": 2, "ode_starts": 8, "ode_subset": 2}
+    monkeypatch.setitem(bench.SIZES, "quick", tiny)
+    out = tmp_path / "bench.json"
+    r = cli.json("bench", "--quick", "--out", str(out))
+    saved = json.loads(out.read_text())
+    for rep in (r, saved):
+        d, o = rep["discrete"], rep["ode"]
+        assert d["trajectories"] == 64 and d["steps"] == 50
+        assert d["max_abs_difference_vs_numpy"] < 1e-12  # the baseline does the same work
+        assert o["max_abs_difference_vs_scipy"] < 1e-6 and o["all_completed"]
+        assert d["speedup_vs_numpy_vectorised"] > 0 and o["speedup_vs_scipy"] > 0
