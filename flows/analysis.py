@@ -215,8 +215,11 @@ def analyze(source: Any, z: State | None = None, *, tol: float = 1e-9, stationar
     elif game is not None:
         z = game.check(z, "point")
     J = jacobian(source, z)
-    eigs = eigenvalues(J)
     res = residual(source, z)
+    if not (np.all(np.isfinite(J)) and np.isfinite(res)):
+        raise ValueError("the field or its Jacobian is not finite at this point (overflow, or a parameter "
+                         "out of range); nothing to analyse there")
+    eigs = eigenvalues(J)
     return Analysis(
         point=np.asarray(ravel_state(z)[0], dtype=np.float64),
         residual=res,

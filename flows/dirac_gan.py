@@ -101,11 +101,11 @@ class DiracGAN(Game):
             raise ValueError(f"dirac-gan: loss={self.loss!r} is not one of {', '.join(LOSSES)}")
         if self.reg not in REGS:
             raise ValueError(f"dirac-gan: reg={self.reg!r} is not one of {', '.join(REGS)}")
-        _concrete_check(self.gamma, lambda v: v >= 0, "gamma", "must be >= 0")
-        _concrete_check(self.sigma, lambda v: v > 0, "sigma", "must be > 0")
+        _concrete_check(self.gamma, lambda v: 0 <= v < math.inf, "gamma", "must be finite and >= 0")
+        _concrete_check(self.sigma, lambda v: 0 < v < math.inf, "sigma", "must be finite and > 0")
         _concrete_check(self.clip, lambda v: v > 0, "clip", "must be > 0 (inf for no clipping)")
-        _concrete_check(self.g0, lambda v: v >= 0, "g0", "must be >= 0")
-        _concrete_check(self.eps, lambda v: v > 0, "eps", "must be > 0")
+        _concrete_check(self.g0, lambda v: 0 <= v < math.inf, "g0", "must be finite and >= 0")
+        _concrete_check(self.eps, lambda v: 0 < v < math.inf, "eps", "must be finite and > 0")
         if not (isinstance(self.n_quad, int) and 2 <= self.n_quad <= 200):
             raise ValueError(f"dirac-gan: n_quad={self.n_quad!r} must be an integer in [2, 200]")
         if self.loss != "wgan" and _is_concrete(self.clip) and math.isfinite(float(self.clip)):

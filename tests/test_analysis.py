@@ -140,3 +140,9 @@ def test_analyze_without_point_needs_an_equilibrium():
     g = FieldGame(lambda x: (x,), (jnp.zeros(2),))
     with pytest.raises(ValueError, match="no known equilibrium"):
         flows.analyze(g)
+
+
+def test_non_finite_jacobian_is_refused():
+    g = FieldGame(lambda x: (jnp.exp(x) * 1e300,), (jnp.asarray(0.0),))
+    with pytest.raises(ValueError, match="not finite at this point"):
+        flows.analyze(g, (jnp.asarray(800.0),))
