@@ -150,12 +150,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="FILE.npz", help="write the trajectory (ts, states, status, ...)")
     s.add_argument("--json", action="store_true")
 
+    pl = sub.add_parser("plot", help="draw a phase portrait, spectrum, convergence, order or sweep picture")
+    pl.add_argument("game")
+    pl.add_argument("--param", action="append", metavar="NAME=VALUE")
+    pl.add_argument("--kind", choices=("portrait", "spectrum", "convergence", "order", "sweep"), default="portrait")
+    pl.add_argument("--scheme", action="append", metavar="NAME[:k=v,...]", help="repeatable (default sgda, agda)")
+    pl.add_argument("--lr", action="append", metavar="H", help="one for all schemes, or one per scheme (default 0.1)")
+    pl.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")
+    pl.add_argument("--flow", default="gradient", metavar="NAME[:k=v,...]", help="the flow drawn (portrait)")
+    pl.add_argument("--t-end", type=float, default=20.0, metavar="T", help="time shown (portrait, order)")
+    pl.add_argument("--steps", type=int, default=300, metavar="N", help="iterations (convergence, sweep)")
+    pl.add_argument("--lrs", default="0.04,0.02,0.01,0.005", metavar="H1,...", help="learning rates (order)")
+    pl.add_argument("--grid", metavar="NAME=LO:HI:N", help="game parameter axis of a sweep (e.g. gamma=0:2:21)")
+    pl.add_argument("--lr-grid", default="1e-2:3:25", metavar="LO:HI:N", help="log-spaced lr axis of a sweep")
+    pl.add_argument("-o", "--output", required=True, metavar="FILE.png")
+
     b = sub.add_parser("bench", help="time sweeps and ODE batches against NumPy and scipy baselines")
     b.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     b.add_argument("--json", action="store_true", help="print the report as JSON")
     b.add_argument("--out", default="bench.json", metavar="FILE", help="where to write the report (bench.json)")
 
-    sub.add_parser("demo", help="analyse every Dirac-GAN variant and print the table")
+    d = sub.add_parser("demo", help="analyse every Dirac-GAN variant, print the table, write a gallery")
+    d.add_argument("--out", default="results/demo", metavar="DIR", help="gallery folder (default results/demo)")
+    d.add_argument("--no-pictures", action="store_true", help="only the table")
     return p
 
 
@@ -189,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import cmd_simulate
 
             return cmd_simulate(args)
+        if args.command == "plot":
+            from .commands import cmd_plot
+
+            return cmd_plot(args)
         if args.command == "bench":
             from .commands import cmd_bench
 
@@ -196,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from .demo import run_demo
 
-            return run_demo()
+            return run_demo(args.out, not args.no_pictures)
     except UsageError as e:
         return _fail(str(e).removeprefix("gameflow: "))
     except ValueError as e:

@@ -317,3 +317,77 @@ def clean_report(report: dict[str, Any]) -> Any:
     from .format import clean
 
     return clean(report)
+
+
+def _range(text: str, what: str, log: bool) -> np.ndarray:
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise UsageError(f"{what} {text!r} must look like LO:HI:N")
+    lo, hi = parse_floats(parts[0], what)[0], parse_floats(parts[1], what)[0]
+    try:
+        n = int(parts[2])
+    except ValueError:
+        raise UsageError(f"{what} {text!r}: N must be an integer") from None
+    if n < 2 or n > 400:
+        raise UsageError(f"{what} {text!r}: N must be in 2..400")
+    if not lo < hi or (log and lo <= 0):
+        raise UsageError(f"{what} {text!r}: need {'0 < ' if log else ''}LO < HI")
+    return np.geomspace(lo, hi, n) if log else np.linspace(lo, hi, n)
+
+
+def _runs(specs: list[str] | None, lrs: list[str] | None) -> list[tuple[str, Any, float]]:
+    specs = specs or ["sgda", "agda"]
+    lrs = lrs or ["0.1"]
+    if len(lrs) == 1:
+        lrs = lrs * len(specs)
+    if len(lrs) != len(specs):
+        raise UsageError(f"{len(specs)} --scheme and {len(lrs)} --lr: give one --lr, or one per --scheme")
+    return [(spec, _scheme(spec)[1], _lr(h)) for spec, h in zip(specs, lrs)]
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """``gameflow plot``: one picture written to a PNG file."""
+    from . import figures
+
+    if not args.output.lower().endswith(".png"):
+        raise UsageError(f"-o {args.output!r} must name a .png file")
+    game, _ = load_game(args.game, parse_params(args.param))
+    runs = _runs(args.scheme, args.lr)
+    z0 = np.asarray(_start(game, args.point), float)
+    flows.state_from_vector(z0, game.template(), what="--point")
+    if args.steps < 1:
+        raise UsageError(f"--steps {args.steps} must be >= 1")
+    if not (np.isfinite(args.t_end) and args.t_end > 0):
+        raise UsageError(f"--t-end {args.t_end} must be positive and finite")
+    if args.kind in ("portrait",) and flows.state_size(game.template()) < 2:
+        raise UsageError("a phase portrait needs a state of at least 2 numbers")
+    if args.kind == "portrait":
+        fname, raw = parse_spec(args.flow, "--flow")
+        flow = flows.make_flow(game, fname, **_flow_params(fname, raw))
+        fig = figures.portrait_figure(game, runs, z0, args.t_end, flow, title=args.game)
+    elif args.kind == "spectrum":
+        fig = figures.spectrum_figure(game, runs)
+    elif args.kind == "convergence":
+        fig = figures.convergence_figure(game, runs, z0, args.steps)
+    elif args.kind == "order":
+        lrs = parse_floats(args.lrs, "--lrs")
+        fig = figures.order_figure(game, runs, lrs, args.t_end if args.t_end != 20.0 else 2.0, z0)
+    else:
+        if not args.grid:
+            raise UsageError("--kind sweep needs --grid NAME=LO:HI:N (a game parameter)")
+        name, rng = _split_grid(args.grid)
+        values = _range(rng, "--grid", log=False)
+        lrs = _range(args.lr_grid, "--lr-grid", log=True)
+        if not hasattr(game, name) or name.startswith("_"):
+            raise UsageError(f"--grid: {type(game).__name__} has no parameter {name!r}")
+        fig = figures.sweep_figure(game, runs[0][1], lrs, name, values, z0, args.steps)
+    figures.save(fig, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _split_grid(text: str) -> tuple[str, str]:
+    name, sep, rng = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--grid {text!r} must look like NAME=LO:HI:N")
+    return name, rng

@@ -214,3 +214,54 @@ def stable_range(game: Game, scheme: Scheme, z: Any = None, *, lo: float = 1e-4,
     if best_rho > rho[j]:  # the grid point was better (flat or kinked minimum)
         best, best_rho = float(hs[j]), float(rho[j])
     return StableRange(max_lr, min_lr, best, best_rho)
+
+
+class _RotationScaling(Game):
+    """``ż = λ z`` for ``λ = a + ib``, realised on two scalar players as ``[[a, -b], [b, a]]``."""
+
+    a: Any
+    b: Any
+
+    def template(self):
+        return (jnp.zeros(()), jnp.zeros(()))
+
+    def vector_field(self, z):
+        x, y = z
+        return (self.a * x - self.b * y, self.b * x + self.a * y)
+
+
+@eqx.filter_jit
+def _region_jacobians(scheme, a, b):
+    def one(ai, bi):
+        game = _RotationScaling(ai, bi)
+        z = game.template()
+        phi, warm = _extended(game, scheme, z)
+        v, unravel = flows.ravel_state((z, warm(1.0)))
+        return jax.jacfwd(phi)(v, 1.0, unravel)
+
+    return jax.vmap(one)(a, b)
+
+
+def stability_region(scheme: Scheme, re: Any, im: Any) -> np.ndarray:
+    """Spectral radius of one step at unit learning rate on ``ż = λ z``, over ``hλ = re + i im``.
+
+    The scheme's amplification factor, computed by autodiff for any scheme:
+    where the result is below 1 the scheme converges on a linear field with
+    eigenvalue ``λ`` at learning rate ``h`` (``|1 + hλ| < 1`` for sgda).  For
+    schemes that are not functions of ``hλ`` alone (agda, per-player rates),
+    ``λ`` is realised as the rotation-scaling ``[[Re, -Im], [Im, Re]]``
+    between the two players, the structure of bilinear and Dirac-GAN games.
+
+    **Arguments:**
+
+    - `scheme`: any scheme but anderson.
+    - `re`, `im`: arrays of the same shape, the real and imaginary parts of ``hλ``.
+
+    **Returns:**
+
+    An array of that shape.
+    """
+    re, im = np.broadcast_arrays(np.asarray(re, float), np.asarray(im, float))
+    J = np.asarray(_region_jacobians(scheme, jnp.asarray(re.ravel()), jnp.asarray(im.ravel())))
+    rho = np.max(np.abs(np.linalg.eigvals(J)), axis=-1)
+    return rho.reshape(re.shape)

@@ -153,11 +153,15 @@ def test_help_is_quick_and_does_not_import_jax():
     assert p.stdout.strip() == "False"
 
 
-def test_demo(cli):
+def test_demo(cli, tmp_path):
     from experiments.demo import VARIANTS
 
-    code, out, _ = cli.run("demo")
+    code, out, _ = cli.run("demo", "--out", str(tmp_path / "gallery"))
     assert code == 0
     for name, _, _ in VARIANTS:
         assert name in out
     assert "largest |autodiff - closed form|" in out
+    for name in ("portraits.png", "spectra.png", "discrete_vs_continuous.png", "convergence.png"):
+        data = (tmp_path / "gallery" / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    assert not list((tmp_path / "gallery").glob(".tmp-*"))

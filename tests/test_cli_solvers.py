@@ -103,3 +103,32 @@ def test_bench_quick_writes_its_report(cli, tmp_path, monkeypatch):
         assert d["max_abs_difference_vs_numpy"] < 1e-12  # the baseline does the same work
         assert o["max_abs_difference_vs_scipy"] < 1e-6 and o["all_completed"]
         assert d["speedup_vs_numpy_vectorised"] > 0 and o["speedup_vs_scipy"] > 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["plot", "dirac-gan", "--param", "reg=r1", "--scheme", "sgda", "--lr", "0.3", "--t-end", "5"],
+    ["plot", "dirac-gan", "--kind", "spectrum", "--scheme", "eg", "--scheme", "ogda", "--lr", "1"],
+    ["plot", "dirac-gan", "--param", "reg=r1", "--kind", "convergence", "--steps", "50"],
+    ["plot", "dirac-gan", "--kind", "order", "--scheme", "sgda", "--lrs", "0.02,0.01"],
+    ["plot", "dirac-gan", "--param", "reg=r1", "--kind", "sweep", "--grid", "gamma=0:1:3", "--lr-grid", "0.1:1:3",
+     "--steps", "20"],
+])
+def test_plot_kinds_write_pngs(cli, tmp_path, argv):
+    out = tmp_path / "fig.png"
+    code, stdout, err = cli.run(*argv, "-o", str(out))
+    assert code == 0, err
+    assert out.read_bytes()[:4] == b"\x89PNG" and "wrote" in stdout
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["plot", "dirac-gan", "-o", "fig.jpg"], "must name a .png file"),
+    (["plot", "dirac-gan", "--kind", "sweep", "-o", "x.png"], "--kind sweep needs --grid"),
+    (["plot", "dirac-gan", "--kind", "sweep", "--grid", "beta=0:1:3", "-o", "x.png"], "has no parameter 'beta'"),
+    (["plot", "dirac-gan", "--kind", "sweep", "--grid", "gamma=1:0:3", "-o", "x.png"], "need LO < HI"),
+    (["plot", "dirac-gan", "--kind", "pie", "-o", "x.png"], "invalid choice: 'pie'"),
+    (["plot", "dirac-gan", "--scheme", "sgda", "--scheme", "eg", "--lr", "0.1", "--lr", "0.2", "--lr", "0.3",
+      "-o", "x.png"], "2 --scheme and 3 --lr"),
+])
+def test_plot_bad_input(cli, argv, message):
+    code, out, err = cli.run(*argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err

@@ -1,0 +1,141 @@
+"""Whole figures built from the plot functions: what ``gameflow plot`` and the demo draw."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # off-screen: the CLI writes files, it never opens windows
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import flows  # noqa: E402
+import solvers  # noqa: E402
+
+from . import plots  # noqa: E402
+from .io import write_atomic  # noqa: E402
+
+KINDS = ("portrait", "spectrum", "convergence", "order", "sweep")
+COLORS = ("tab:red", "tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:cyan")
+
+
+def save(fig, path: str, dpi: int = 110) -> None:
+    """Write a figure to `path` (PNG) atomically and close it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    write_atomic(path, lambda f: f.write(buf.getvalue()))
+
+
+def _eq_flat(game: flows.Game, z0: np.ndarray) -> np.ndarray:
+    eq = game.equilibrium()
+    return np.zeros_like(z0) if eq is None else np.asarray(flows.ravel_state(eq)[0])
+
+
+def portrait_axes(ax, game: flows.Game, runs: list[tuple[str, Any, float]], z0: np.ndarray, t_end: float,
+                  flow: Any = None, dims: tuple[int, int] = (0, 1), title: str | None = None) -> None:
+    """Streamlines, the equilibrium, the flow and each scheme's iterates from `z0`, on one axes."""
+    flow = flows.GradientFlow(game) if flow is None else flow
+    eq = _eq_flat(game, z0)
+    half = 1.5 * max(float(np.max(np.abs((z0 - eq)[list(dims)]))), 1e-3)
+    xlim = (eq[dims[0]] - half, eq[dims[0]] + half)
+    ylim = (eq[dims[1]] - half, eq[dims[1]] + half)
+    plots.phase_portrait(ax, flow, xlim=xlim, ylim=ylim, dims=dims, base=eq)
+    if game.equilibrium() is not None:
+        plots.mark_equilibrium(ax, flow, eq, dims)
+    ts = np.linspace(0.0, t_end, 1201)
+    sol = solvers.integrate(flow, z0, t_end, saveat=ts)
+    plots.overlay(ax, sol.states, dims=dims, color="k", label=f"{flow.name} flow")
+    for (label, scheme, lr), color in zip(runs, COLORS):
+        steps = max(1, int(round(t_end / lr)))
+        tr = solvers.iterate(game, scheme, z0, lr, steps, save_every=1)
+        plots.overlay(ax, tr.states, dims=dims, color=color, marker=".", markersize=2, lw=0.8,
+                      label=f"{label}, h={lr:g} ({tr.status_name()})")
+    res = flows.analyze(flow, flows.state_from_vector(eq, game.template())) if game.equilibrium() is not None else None
+    if res is not None and res.classification == "stable spiral" and int(sol.status) == solvers.trajectory.COMPLETED:
+        try:
+            plots.spiral_label(ax, sol.ts, sol.states, res.eigenvalues, dims=dims, center=eq[list(dims)])
+        except ValueError:
+            pass  # the flow reached the centre to rounding: nothing to measure
+    ax.legend(fontsize=7, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def portrait_figure(game, runs, z0, t_end, flow=None, title=None):
+    """One phase portrait with overlays."""
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    portrait_axes(ax, game, runs, z0, t_end, flow, title=title)
+    return fig
+
+
+def spectrum_figure(game, runs, z=None):
+    """The Jacobian's eigenvalues over each scheme's stability region, one panel per (scheme, lr)."""
+    eigs = flows.analyze(game, z).eigenvalues
+    fig, axs = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4.2), squeeze=False)
+    for ax, (label, scheme, lr) in zip(axs[0], runs):
+        ms = solvers.map_spectrum(game, scheme, lr, z)
+        plots.spectrum_plot(ax, eigs, scheme, lr)
+        verdict = "converges" if ms.converges else "does not converge"
+        ax.set_title(f"{label}, h = {lr:g}: ρ = {ms.spectral_radius:.4f}, {verdict}", fontsize=8)
+    return fig
+
+
+def convergence_figure(game, runs, z0, steps):
+    """Distance to the equilibrium against iterations for each scheme."""
+    eq = _eq_flat(game, z0)
+    curves = {}
+    for label, scheme, lr in runs:
+        tr = solvers.iterate(game, scheme, z0, lr, steps, save_every=1)
+        curves[f"{label}, h={lr:g} ({tr.status_name()})"] = (np.arange(steps + 1),
+                                                              np.linalg.norm(np.asarray(tr.states) - eq, axis=1))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    plots.convergence_plot(ax, curves)
+    return fig
+
+
+def order_figure(game, runs, lrs, t_end, z0):
+    """Error against learning rate for each scheme, against the gradient and the modified flow."""
+    comps = {}
+    for label, scheme, _ in runs:
+        for against in ("gradient", "modified"):
+            try:
+                comps[f"{label} vs {against}"] = solvers.compare(game, scheme, lrs, t_end, z0, against)
+            except ValueError:
+                continue  # a scheme without that continuous limit (adam, anderson)
+    if not comps:
+        raise ValueError("none of the schemes has a continuous limit to compare against")
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    plots.order_plot(ax, comps)
+    return fig
+
+
+def sweep_figure(game, scheme, lrs, name, values, z0, steps):
+    """Verdict and rate over a (lr, parameter) grid from one vmapped sweep.
+
+    The rate is ``-log(d_K / d_0) / K``, the per-step contraction of the
+    distance to the equilibrium (negative when it grows); diverged runs show
+    as the largest value on the colour scale's far side.
+    """
+    L, P = np.meshgrid(np.asarray(lrs, float), np.asarray(values, float))
+    eq = _eq_flat(game, z0)
+    res = solvers.sweep(game, scheme, np.repeat(z0[None], L.size, axis=0), L.ravel(), steps,
+                        params={name: P.ravel()})
+    d0 = float(np.linalg.norm(z0 - eq))
+    dist = np.asarray(res.distance).reshape(L.shape)
+    status = np.asarray(res.status).reshape(L.shape)
+    with np.errstate(divide="ignore"):
+        rate = -np.log(np.maximum(dist, 1e-300) / d0) / steps
+    rate = np.where(status == 2, np.nan, rate)
+    fig, axs = plt.subplots(1, 2, figsize=(11, 4.2))
+    verdict = np.where(status == 2, 2.0, np.where(dist < 1e-6 * max(d0, 1.0), 0.0, 1.0))
+    plots.sweep_heatmap(axs[0], verdict, lrs, values, xlabel="learning rate", ylabel=name,
+                        categories=[("converged", "tab:green"), ("neither", "khaki"), ("diverged", "tab:red")])
+    plots.sweep_heatmap(axs[1], rate, lrs, values, xlabel="learning rate", ylabel=name, cmap="viridis",
+                        label="contraction per step (nan: diverged)")
+    axs[0].set_title(f"{scheme.name}: verdict after {steps} steps", fontsize=9)
+    axs[1].set_title(f"{scheme.name}: rate", fontsize=9)
+    return fig

@@ -1,0 +1,182 @@
+"""Pictures of game dynamics.  Every function takes an ``ax`` and returns its artists.
+
+Nothing here calls ``plt.show()``; the CLI and the tests render off-screen
+with the Agg backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import flows
+import solvers
+
+CLASS_COLORS = {
+    "stable node": "tab:green", "stable spiral": "tab:green", "centre": "tab:blue", "saddle": "tab:orange",
+    "unstable node": "tab:red", "unstable spiral": "tab:red", "degenerate": "tab:gray",
+}
+
+
+def _field_on_mesh(source: Any, base: np.ndarray, dims: tuple[int, int], xs: np.ndarray, ys: np.ndarray):
+    game = flows.analysis.game_of(source)
+    f, _ = flows.flat_field(source, game.template())
+    X, Y = np.meshgrid(xs, ys)
+    pts = np.repeat(base[None], X.size, axis=0)
+    pts[:, dims[0]] = X.ravel()
+    pts[:, dims[1]] = Y.ravel()
+    V = np.asarray(jax.jit(jax.vmap(f))(jnp.asarray(pts)))
+    return X, Y, V[:, dims[0]].reshape(X.shape), V[:, dims[1]].reshape(X.shape)
+
+
+def phase_portrait(ax, source: Any, *, xlim: tuple[float, float], ylim: tuple[float, float],
+                   dims: tuple[int, int] = (0, 1), base: Any = None, n: int = 61, density: float = 1.3,
+                   cmap: str = "viridis"):
+    """Streamlines of a game's (or flow's) field coloured by speed, on a 2-D slice.
+
+    **Arguments:**
+
+    - `ax`: the matplotlib axes.
+    - `source`: a Game or a Flow.
+    - `xlim`, `ylim`: the region shown; the axes keep it (later overlays do
+      not rescale them, even when a trajectory diverges).
+    - `dims`: which flat coordinates are the axes (for games of more than 2).
+    - `base`: the flat state supplying the other coordinates (default: the
+      known equilibrium, else zeros).
+    - `n`: mesh points per axis (the field is evaluated by one vmapped call).
+
+    **Returns:**
+
+    The ``StreamplotSet``.
+    """
+    game = flows.analysis.game_of(source)
+    dim = flows.state_size(game.template())
+    if base is None:
+        eq = game.equilibrium()
+        base = np.zeros(dim) if eq is None else np.asarray(flows.ravel_state(eq)[0])
+    base = np.asarray(base, float)
+    X, Y, U, V = _field_on_mesh(source, base, dims, np.linspace(*xlim, n), np.linspace(*ylim, n))
+    speed = np.hypot(U, V)
+    sp = ax.streamplot(X, Y, U, V, color=speed, cmap=cmap, density=density, linewidth=0.8, arrowsize=0.8)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_autoscale_on(False)
+    ax.set_xlabel(f"z[{dims[0]}]")
+    ax.set_ylabel(f"z[{dims[1]}]")
+    return sp
+
+
+def mark_equilibrium(ax, source: Any, point: Any = None, dims: tuple[int, int] = (0, 1)):
+    """Mark an equilibrium with its classification (colour and label); returns the artists."""
+    res = flows.analyze(source, point if point is None else flows.state_from_vector(
+        point, flows.analysis.game_of(source).template()))
+    x, y = res.point[dims[0]], res.point[dims[1]]
+    color = CLASS_COLORS[res.classification]
+    dot = ax.plot([x], [y], "o", color=color, markersize=8, markeredgecolor="k", zorder=5)[0]
+    text = ax.annotate(res.classification, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8,
+                       color=color, zorder=5)
+    return dot, text
+
+
+def overlay(ax, states: Any, *, dims: tuple[int, int] = (0, 1), label: str | None = None, **kw):
+    """A trajectory (flat states, ``(n, dim)``) drawn over a portrait without changing its limits."""
+    s = np.asarray(states)
+    ax.set_autoscale_on(False)
+    kw["linewidth"] = kw.pop("lw", kw.get("linewidth", 1.2))
+    return ax.plot(s[:, dims[0]], s[:, dims[1]], label=label, **kw)[0]
+
+
+def spiral_label(ax, ts: Any, states: Any, eigenvalues: Any, *, dims: tuple[int, int] = (0, 1),
+                 center: Any = (0.0, 0.0)):
+    """Annotate a stable spiral with its measured and predicted rotation and contraction."""
+    s = np.asarray(states)[:, dims]
+    meas = solvers.spiral_stats(ts, s, center)
+    theo = solvers.spiral_theory(eigenvalues)
+    lines = [f"turns/time {meas.turns_per_time:+.4f}", f"contraction/turn {meas.contraction_per_turn:.4f}"]
+    if theo is not None:
+        lines[0] += f" (theory {theo.turns_per_time:+.4f})"
+        lines[1] += f" (theory {theo.contraction_per_turn:.4f})"
+    return ax.text(0.02, 0.02, "\n".join(lines), transform=ax.transAxes, fontsize=7, va="bottom",
+                   bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+
+
+def spectrum_plot(ax, eigenvalues: Any, scheme: Any, lr: float, *, extent: float | None = None, n: int = 161):
+    """The eigenvalues ``hλ`` of a game's Jacobian over a scheme's stability region.
+
+    The shaded region is where the scheme's amplification factor has modulus
+    below 1 (``|1 + hλ| < 1`` for sgda), computed by autodiff of the scheme's
+    step (see ``solvers.stability_region``); an eigenvalue outside it is a
+    mode the scheme does not damp at this learning rate.
+
+    **Returns:**
+
+    ``(contour set, scatter)``.
+    """
+    hl = np.asarray(eigenvalues, complex) * lr
+    if extent is None:
+        extent = max(2.5, 1.3 * float(np.max(np.abs(hl))) if hl.size else 2.5)
+    re, im = np.meshgrid(np.linspace(-extent, 0.5 * extent, n), np.linspace(-extent, extent, n))
+    rho = solvers.stability_region(scheme, re, im)
+    cs = ax.contourf(re, im, rho, levels=[0, 1], colors=["tab:green"], alpha=0.3)
+    ax.contour(re, im, rho, levels=[1], colors=["tab:green"], linewidths=1)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axvline(0, color="k", lw=0.5)
+    sc = ax.scatter(hl.real, hl.imag, c="tab:red", marker="x", zorder=5, label="h·λ")
+    ax.set_aspect("equal")
+    ax.set_xlabel("Re hλ")
+    ax.set_ylabel("Im hλ")
+    ax.set_title(f"{scheme.name}, h = {lr:g}", fontsize=9)
+    return cs, sc
+
+
+def convergence_plot(ax, curves: dict[str, tuple[Any, Any]]):
+    """Distance to equilibrium against iterations (log scale), one line per label."""
+    lines = []
+    for label, (iters, dist) in curves.items():
+        d = np.maximum(np.asarray(dist, float), 1e-300)
+        lines.append(ax.semilogy(np.asarray(iters), d, label=label)[0])
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("distance to equilibrium")
+    ax.legend(fontsize=8)
+    return lines
+
+
+def order_plot(ax, comparisons: dict[str, Any]):
+    """Error against learning rate (log-log) with the fitted order, one line per comparison."""
+    lines = []
+    for label, comp in comparisons.items():
+        h = np.array([r.lr for r in comp.rows])
+        e = np.array([r.error for r in comp.rows])
+        lines.append(ax.loglog(h, e, "o-", label=f"{label}: order {comp.order:.2f}")[0])
+    ax.set_xlabel("learning rate h")
+    ax.set_ylabel("max error at matched times")
+    ax.legend(fontsize=8)
+    return lines
+
+
+def sweep_heatmap(ax, values: Any, x: Any, y: Any, *, xlabel: str, ylabel: str, log_x: bool = True,
+                  cmap: str = "viridis", label: str = "", categories: list[tuple[str, str]] | None = None):
+    """A grid of values (``values[i, j]`` at ``x[j]``, ``y[i]``) as a heat map; returns the mesh.
+
+    With `categories` (``[(name, colour), ...]``) the values are the
+    integers ``0..k-1`` and the colour bar names them.
+    """
+    kw: dict[str, Any] = {"cmap": cmap}
+    if categories:
+        from matplotlib.colors import BoundaryNorm, ListedColormap
+
+        kw = {"cmap": ListedColormap([c for _, c in categories]),
+              "norm": BoundaryNorm(np.arange(len(categories) + 1) - 0.5, len(categories))}
+    mesh = ax.pcolormesh(np.asarray(x), np.asarray(y), np.asarray(values), shading="nearest", **kw)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    bar = ax.figure.colorbar(mesh, ax=ax, label=label)
+    if categories:
+        bar.set_ticks(range(len(categories)))
+        bar.set_ticklabels([n for n, _ in categories])
+    return mesh
