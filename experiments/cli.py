@@ -165,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--lr-grid", default="1e-2:3:25", metavar="LO:HI:N", help="log-spaced lr axis of a sweep")
     pl.add_argument("-o", "--output", required=True, metavar="FILE.png")
 
+    r = sub.add_parser("run", help="run a reproducible experiment (figures, results.json, report.md)")
+    r.add_argument("name", nargs="?", help="the experiment (see --list)")
+    r.add_argument("--list", action="store_true", help="list the experiments")
+    r.add_argument("--out", metavar="DIR", help="output folder (default results/NAME)")
+    r.add_argument("--quick", action="store_true", help="small sizes")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--json", action="store_true", help="print results.json's verdicts as JSON")
+
     b = sub.add_parser("bench", help="time sweeps and ODE batches against NumPy and scipy baselines")
     b.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     b.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -210,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import cmd_plot
 
             return cmd_plot(args)
+        if args.command == "run":
+            from .commands import cmd_run
+
+            return cmd_run(args)
         if args.command == "bench":
             from .commands import cmd_bench
 

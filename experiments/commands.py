@@ -391,3 +391,26 @@ def _split_grid(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise UsageError(f"--grid {text!r} must look like NAME=LO:HI:N")
     return name, rng
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``gameflow run``: one experiment; exit 1 when a claim is not reproduced."""
+    from . import experiments_library  # noqa: F401  (registers the experiments)
+    from .runner import EXPERIMENTS, run_experiment
+
+    if args.list:
+        for e in EXPERIMENTS.values():
+            print(f"{e.name:<12} {e.description}")
+        return 0
+    if not args.name:
+        raise UsageError(f"name an experiment ({', '.join(EXPERIMENTS)}) or give --list")
+    ctx = run_experiment(args.name, args.out, args.quick, args.seed)
+    passed = sum(c.passed for c in ctx.claims)
+    if args.json:
+        print(dumps({"experiment": args.name, "out": ctx.out, "passed": passed, "total": len(ctx.claims),
+                     "claims": [c.__dict__ for c in ctx.claims]}))
+    else:
+        for c in ctx.claims:
+            print(f"{'pass' if c.passed else 'FAIL'}  {c.claim}: {c.measured} (theory: {c.theory})")
+        print(f"\n{passed} of {len(ctx.claims)} claims reproduced; results in {ctx.out}/")
+    return 0 if passed == len(ctx.claims) else 1
