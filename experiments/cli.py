@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="draw a phase portrait, spectrum, convergence, order or sweep picture")
     pl.add_argument("game")
     pl.add_argument("--param", action="append", metavar="NAME=VALUE")
-    pl.add_argument("--kind", choices=("portrait", "spectrum", "convergence", "order", "sweep"), default="portrait")
+    pl.add_argument("--kind", choices=("portrait", "spectrum", "convergence", "order", "sweep", "animation"),
+                    default="portrait", help="animation writes a GIF (-o FILE.gif)")
     pl.add_argument("--scheme", action="append", metavar="NAME[:k=v,...]", help="repeatable (default sgda, agda)")
     pl.add_argument("--lr", action="append", metavar="H", help="one for all schemes, or one per scheme (default 0.1)")
     pl.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")
@@ -163,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--lrs", default="0.04,0.02,0.01,0.005", metavar="H1,...", help="learning rates (order)")
     pl.add_argument("--grid", metavar="NAME=LO:HI:N", help="game parameter axis of a sweep (e.g. gamma=0:2:21)")
     pl.add_argument("--lr-grid", default="1e-2:3:25", metavar="LO:HI:N", help="log-spaced lr axis of a sweep")
-    pl.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    pl.add_argument("-o", "--output", required=True, metavar="FILE.png|FILE.gif")
 
     r = sub.add_parser("run", help="run a reproducible experiment (figures, results.json, report.md)")
     r.add_argument("name", nargs="?", help="the experiment (see --list)")

@@ -349,8 +349,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     """``gameflow plot``: one picture written to a PNG file."""
     from . import figures
 
-    if not args.output.lower().endswith(".png"):
-        raise UsageError(f"-o {args.output!r} must name a .png file")
+    ext = ".gif" if args.kind == "animation" else ".png"
+    if not args.output.lower().endswith(ext):
+        raise UsageError(f"-o {args.output!r} must name a {ext} file for --kind {args.kind}")
     game, _ = load_game(args.game, parse_params(args.param))
     runs = _runs(args.scheme, args.lr)
     z0 = np.asarray(_start(game, args.point), float)
@@ -359,12 +360,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UsageError(f"--steps {args.steps} must be >= 1")
     if not (np.isfinite(args.t_end) and args.t_end > 0):
         raise UsageError(f"--t-end {args.t_end} must be positive and finite")
-    if args.kind in ("portrait",) and flows.state_size(game.template()) < 2:
+    if args.kind in ("portrait", "animation") and flows.state_size(game.template()) < 2:
         raise UsageError("a phase portrait needs a state of at least 2 numbers")
     if args.kind == "portrait":
         fname, raw = parse_spec(args.flow, "--flow")
         flow = flows.make_flow(game, fname, **_flow_params(fname, raw))
         fig = figures.portrait_figure(game, runs, z0, args.t_end, flow, title=args.game)
+    elif args.kind == "animation":
+        fname, raw = parse_spec(args.flow, "--flow")
+        flow = flows.make_flow(game, fname, **_flow_params(fname, raw))
+        figures.animation(game, runs, z0, args.t_end, flow, args.output)
+        print(f"wrote {args.output}")
+        return 0
     elif args.kind == "spectrum":
         fig = figures.spectrum_figure(game, runs)
     elif args.kind == "convergence":

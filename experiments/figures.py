@@ -18,7 +18,7 @@ import solvers  # noqa: E402
 from . import plots  # noqa: E402
 from .io import write_atomic  # noqa: E402
 
-KINDS = ("portrait", "spectrum", "convergence", "order", "sweep")
+KINDS = ("portrait", "spectrum", "convergence", "order", "sweep", "animation")
 COLORS = ("tab:red", "tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:cyan")
 
 
@@ -139,3 +139,22 @@ def sweep_figure(game, scheme, lrs, name, values, z0, steps):
     axs[0].set_title(f"{scheme.name}: verdict after {steps} steps", fontsize=9)
     axs[1].set_title(f"{scheme.name}: rate", fontsize=9)
     return fig
+
+
+def animation(game, runs, z0, t_end, flow=None, path: str = "trajectories.gif", frames: int = 60) -> None:
+    """A GIF of the flow and each scheme's iterates from `z0` moving over the phase portrait."""
+    flow = flows.GradientFlow(game) if flow is None else flow
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    eq = _eq_flat(game, z0)
+    half = 1.5 * max(float(np.max(np.abs((z0 - eq)[:2]))), 1e-3)
+    plots.phase_portrait(ax, flow, xlim=(eq[0] - half, eq[0] + half), ylim=(eq[1] - half, eq[1] + half), base=eq)
+    sol = solvers.integrate(flow, z0, t_end, saveat=np.linspace(0, t_end, 400))
+    trajs = {f"{flow.name} flow": np.asarray(sol.states)}
+    for label, scheme, lr in runs:
+        steps = max(1, int(round(t_end / lr)))
+        trajs[f"{label}, h={lr:g}"] = np.asarray(solvers.iterate(game, scheme, z0, lr, steps, save_every=1).states)
+    # Put every trajectory on a common clock: 400 samples over [0, t_end].
+    grid = {k: v[np.linspace(0, len(v) - 1, 400).astype(int)] for k, v in trajs.items()}
+    anim = plots.animate(ax, grid, frames=frames)
+    plots.save_gif(anim, path)
+    plt.close(fig)

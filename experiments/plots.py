@@ -180,3 +180,64 @@ def sweep_heatmap(ax, values: Any, x: Any, y: Any, *, xlabel: str, ylabel: str, 
         bar.set_ticks(range(len(categories)))
         bar.set_ticklabels([n for n, _ in categories])
     return mesh
+
+
+def animate(ax, trajectories: dict[str, Any], *, dims: tuple[int, int] = (0, 1), frames: int = 60,
+            tail: int = 15):
+    """An animation of trajectories (flat states ``(n, dim)`` each) moving over `ax`.
+
+    Each frame shows every trajectory up to that time, with a marker at its
+    head and the last `tail` frames drawn bold.  The axes keep their limits.
+
+    **Returns:**
+
+    The ``matplotlib.animation.FuncAnimation``; write it with [`save_gif`][].
+    """
+    from matplotlib.animation import FuncAnimation
+
+    ax.set_autoscale_on(False)
+    data = {k: np.asarray(v)[:, list(dims)] for k, v in trajectories.items()}
+    n = max(len(v) for v in data.values())
+    idx = np.unique(np.linspace(1, n, min(frames, n)).astype(int))
+    artists = {}
+    for label in data:
+        (line,) = ax.plot([], [], lw=0.8, alpha=0.6)
+        (bold,) = ax.plot([], [], lw=2.0, color=line.get_color())
+        (head,) = ax.plot([], [], "o", color=line.get_color(), label=label)
+        artists[label] = (line, bold, head)
+    ax.legend(fontsize=7, loc="upper left")
+
+    def update(i):
+        out = []
+        for label, xy in data.items():
+            line, bold, head = artists[label]
+            k = min(int(i), len(xy))
+            line.set_data(xy[:k, 0], xy[:k, 1])
+            start = max(0, k - tail * max(1, n // len(idx)))
+            bold.set_data(xy[start:k, 0], xy[start:k, 1])
+            head.set_data(xy[k - 1 : k, 0], xy[k - 1 : k, 1])
+            out += [line, bold, head]
+        return out
+
+    return FuncAnimation(ax.figure, update, frames=idx, blit=False)
+
+
+def save_gif(anim, path: str, fps: int = 15) -> None:
+    """Write an animation as a GIF, atomically (temporary name, then rename)."""
+    import os
+    import tempfile
+
+    from matplotlib.animation import PillowWriter
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {path!r}: folder {folder!r} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".gif")
+    os.close(fd)
+    try:
+        anim.save(tmp, writer=PillowWriter(fps=fps))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

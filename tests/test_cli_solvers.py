@@ -122,6 +122,7 @@ def test_plot_kinds_write_pngs(cli, tmp_path, argv):
 
 @pytest.mark.parametrize("argv,message", [
     (["plot", "dirac-gan", "-o", "fig.jpg"], "must name a .png file"),
+    (["plot", "dirac-gan", "--kind", "animation", "-o", "fig.png"], "must name a .gif file for --kind animation"),
     (["plot", "dirac-gan", "--kind", "sweep", "-o", "x.png"], "--kind sweep needs --grid"),
     (["plot", "dirac-gan", "--kind", "sweep", "--grid", "beta=0:1:3", "-o", "x.png"], "has no parameter 'beta'"),
     (["plot", "dirac-gan", "--kind", "sweep", "--grid", "gamma=1:0:3", "-o", "x.png"], "need LO < HI"),
@@ -132,3 +133,17 @@ def test_plot_kinds_write_pngs(cli, tmp_path, argv):
 def test_plot_bad_input(cli, argv, message):
     code, out, err = cli.run(*argv)
     assert code == 2 and out == "" and err.count("\n") == 1 and message in err, err
+
+
+def test_plot_animation_writes_a_gif(cli, tmp_path):
+    out = tmp_path / "traj.gif"
+    code, stdout, err = cli.run("plot", "dirac-gan", "--param", "reg=r1", "--kind", "animation", "--scheme", "sgda",
+                                "--lr", "0.5", "--t-end", "5", "-o", str(out))
+    assert code == 0, err
+    data = out.read_bytes()
+    assert data[:6] in (b"GIF87a", b"GIF89a") and len(data) > 5_000
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.n_frames > 10
+    assert not list(tmp_path.glob(".tmp-*"))

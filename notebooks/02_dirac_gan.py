@@ -1,0 +1,78 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Local convergence of the Dirac-GAN
+#
+# Mescheder, Geiger and Nowozin (2018): the data is a Dirac mass at 0, the
+# generator a Dirac mass at θ, the discriminator linear, `D(x) = ψ x`. At the
+# equilibrium (0, 0) the unregularized Jacobian is `[[0, -f'(0)], [f'(0), 0]]`:
+# purely imaginary eigenvalues, so gradient descent-ascent cannot converge.
+# Regularizers move the eigenvalues into the left half-plane.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import flows
+import solvers
+from experiments import plots
+
+SMALL = os.environ.get("GAMEFLOW_NOTEBOOK_SMALL") == "1"
+OUT = os.environ.get("GAMEFLOW_NOTEBOOK_OUT", "results/notebooks")
+os.makedirs(OUT, exist_ok=True)
+
+# %% [markdown]
+# ## Eigenvalues against the closed forms
+
+# %%
+for gamma in (0.3, 1.0, 3.0):
+    res = flows.analyze(flows.DiracGAN(reg="r1", gamma=gamma))
+    closed = np.array([(-gamma + np.sqrt(complex(gamma**2 - 1))) / 2, (-gamma - np.sqrt(complex(gamma**2 - 1))) / 2])
+    err = np.max(np.abs(res.eigenvalues - closed))
+    print(f"R1 gamma={gamma}: {res.classification}, {res.eigenvalues}, error {err:.1e}")
+    assert err < 1e-10
+
+# %% [markdown]
+# ## Which learning rates work?
+# With R1 (γ = 0.5) simultaneous GDA is stable below h = 2 and alternating GDA
+# below h = 2(√5 - 1): the largest stable learning rates found by bisection on
+# the spectral radius of the update map.
+
+# %%
+game = flows.DiracGAN(reg="r1", gamma=0.5)
+for scheme in (solvers.SGDA(), solvers.AGDA()):
+    sr = solvers.stable_range(game, scheme, grid=61 if SMALL else 241)
+    print(scheme.name, sr.max_stable_lr, sr.best_lr)
+
+# %% [markdown]
+# ## The stable spiral, measured
+
+# %%
+g = flows.DiracGAN(reg="r1", gamma=0.3)
+t_end = 40.0 if SMALL else 80.0
+tr = solvers.integrate(flows.GradientFlow(g), [0.5, 0.5], t_end, saveat=np.linspace(0, t_end, 2001))
+stats = solvers.spiral_stats(tr.ts, tr.states)
+theory = solvers.spiral_theory(flows.analyze(g).eigenvalues)
+print("measured", stats)
+print("theory  ", theory)
+
+fig, axs = plt.subplots(1, 2, figsize=(11, 5))
+plots.phase_portrait(axs[0], g, xlim=(-0.8, 0.8), ylim=(-0.8, 0.8), n=31 if SMALL else 61)
+plots.mark_equilibrium(axs[0], g)
+plots.overlay(axs[0], tr.states, color="k")
+plots.spiral_label(axs[0], tr.ts, tr.states, flows.analyze(g).eigenvalues)
+plots.spectrum_plot(axs[1], flows.analyze(g).eigenvalues, solvers.SGDA(), 1.5, n=81 if SMALL else 161)
+fig.savefig(os.path.join(OUT, "dirac_gan.png"))
