@@ -199,38 +199,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
-        if args.command == "games":
-            from .commands import cmd_games
-
-            return cmd_games(args)
-        if args.command == "analyze":
-            from .commands import cmd_analyze
-
-            return cmd_analyze(args)
-        if args.command == "compare":
-            from .commands import cmd_compare
-
-            return cmd_compare(args)
-        if args.command == "simulate":
-            from .commands import cmd_simulate
-
-            return cmd_simulate(args)
-        if args.command == "plot":
-            from .commands import cmd_plot
-
-            return cmd_plot(args)
-        if args.command == "run":
-            from .commands import cmd_run
-
-            return cmd_run(args)
-        if args.command == "bench":
-            from .commands import cmd_bench
-
-            return cmd_bench(args)
         if args.command == "demo":
             from .demo import run_demo
 
             return run_demo(args.out, not args.no_pictures)
+        # The sub-commands import JAX; load them only once one is chosen.
+        from . import commands
+
+        return getattr(commands, f"cmd_{args.command}")(args)
     except UsageError as e:
         return _fail(str(e).removeprefix("gameflow: "))
     except ValueError as e:
@@ -238,7 +214,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gameflow: interrupted", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":
