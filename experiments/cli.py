@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--lrs", default="0.04,0.02,0.01,0.005", metavar="H1,H2,...")
     c.add_argument("--t-end", type=float, default=2.0, metavar="T")
     c.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")
-    c.add_argument("--against", choices=("gradient", "modified"), default="gradient")
+    c.add_argument("--against", choices=("gradient", "modified", "splitting"), default="gradient",
+                   help="splitting: alternating GDA against its exact per-player sub-flows")
     c.add_argument("--method", choices=("auto", "hand"), default="auto",
                    help="modified flow from the step map's Taylor expansion (auto) or closed forms (hand)")
     c.add_argument("--json", action="store_true")

@@ -8,7 +8,7 @@ from .integrate import SOLVERS, integrate, integrate_batch
 from .iterate import Sweep, iterate, sweep
 from .modified import LeadingFlow, ModifiedFlow, continuous_limit, step_map, taylor_coefficients
 from .registry import SCHEMES, make_scheme
-from .schemes import AGDA, EG, OGDA, OPTAX, SGA, SGDA, Anderson, Consensus, Momentum, Optax, Scheme
+from .schemes import AGDA, EG, OGDA, OPTAX, SGA, SGDA, Anderson, Consensus, Momentum, Optax, Scheme, Splitting
 from .spectrum import (
     MapSpectrum,
     StableRange,
@@ -23,7 +23,7 @@ from .trajectory import STATUS, Trajectory
 
 __all__ = [
     "AGDA", "EG", "OGDA", "OPTAX", "SCHEMES", "SGA", "SGDA", "SOLVERS", "STATUS", "Anderson", "CompareRow",
-    "Comparison", "Consensus", "LeadingFlow", "MapSpectrum", "ModifiedFlow", "Momentum", "Optax", "Scheme",
+    "Comparison", "Consensus", "Splitting", "LeadingFlow", "MapSpectrum", "ModifiedFlow", "Momentum", "Optax", "Scheme",
     "StableRange", "Sweep", "Trajectory", "compare", "continuous_limit", "fit_order", "integrate",
     "integrate_batch", "iterate", "make_scheme", "map_jacobian", "map_spectrum", "spectral_radii",
     "SpiralStats", "spiral_stats", "spiral_theory", "stability_region", "stable_range", "step_map", "sweep",

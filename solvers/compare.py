@@ -12,7 +12,7 @@ from flows import Game
 from .integrate import integrate
 from .iterate import _flat_start, iterate
 from .modified import continuous_limit
-from .schemes import Scheme
+from .schemes import AGDA, Scheme, Splitting
 from .trajectory import COMPLETED, DIVERGED, STATUS
 
 
@@ -68,8 +68,10 @@ def compare(
       of steps.
     - `t_end`: the time horizon.
     - `z0`: the common start (state or flat vector).
-    - `against`: ``"gradient"`` (the leading-order flow; expect order 1) or
-      ``"modified"`` (the modified flow at each ``h``; expect order 2).
+    - `against`: ``"gradient"`` (the leading-order flow; expect order 1),
+      ``"modified"`` (the modified flow at each ``h``; expect order 2), or,
+      for alternating GDA, ``"splitting"`` (each player's exact sub-flow in
+      turn; zero on bilinear games, order 1 in general).
     - `method`: how the modified flow is formed (``"auto"`` or ``"hand"``).
     - `rtol`, `atol`: ODE tolerances (keep them far below the errors measured).
 
@@ -80,6 +82,8 @@ def compare(
     ``t_j = j t_end / M`` (``M`` divides every step count), and the fitted
     order.  A diverged run has error ``inf`` and makes the order ``nan``.
     """
+    if against not in ("gradient", "modified", "splitting"):
+        raise ValueError(f"against={against!r} is not one of gradient, modified, splitting")
     lrs = [float(h) for h in np.asarray(lrs, dtype=float).reshape(-1)]
     if not lrs:
         raise ValueError("compare needs at least one learning rate")
@@ -96,11 +100,20 @@ def compare(
     v0 = _flat_start(game, z0)
     m = _checkpoints(counts)
     times = np.linspace(0.0, t_end, m + 1)
+    if against == "splitting":
+        if not (isinstance(scheme, AGDA) and scheme.n_g == 1 and scheme.n_d == 1):
+            raise ValueError(f"against='splitting' compares alternating GDA (one step per player) with its exact "
+                             f"sub-flows; got {scheme.name} {scheme.params()}")
+        reference = Splitting(order=scheme.order, rates=scheme.rates)
     rows = []
     for h, n in zip(lrs, counts):
         tr = iterate(game, scheme, v0, h, n, save_every=n // m)
-        flow = continuous_limit(game, scheme, h, against, method)
-        sol = integrate(flow, v0, t_end, saveat=times, rtol=rtol, atol=atol)
+        if against == "splitting":
+            sol = iterate(game, reference, v0, h, n, save_every=n // m)
+            sol = sol._replace(status=COMPLETED if int(sol.status) != DIVERGED else DIVERGED)
+        else:
+            flow = continuous_limit(game, scheme, h, against, method)
+            sol = integrate(flow, v0, t_end, saveat=times, rtol=rtol, atol=atol)
         if int(sol.status) != COMPLETED:
             raise ValueError(f"the {against} flow could not be integrated to t_end={t_end} "
                              f"(status {STATUS[int(sol.status)]}); shorten t_end")

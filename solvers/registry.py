@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .schemes import AGDA, EG, OGDA, OPTAX, SGA, SGDA, Anderson, Consensus, Momentum, Optax, Scheme
+from .schemes import AGDA, EG, OGDA, OPTAX, SGA, SGDA, Anderson, Consensus, Momentum, Optax, Scheme, Splitting
 
 SCHEMES: dict[str, str] = {
     "sgda": "simultaneous gradient descent-ascent",
@@ -17,6 +17,7 @@ SCHEMES: dict[str, str] = {
     "sga": "symplectic gradient adjustment (lam)",
     "momentum": "heavy-ball GDA (beta; < 0 for negative momentum)",
     "anderson": "GDA-AM: Anderson mixing (m, base=agda|sgda|eg|consensus|sga; default agda)",
+    "splitting": "each player follows its exact sub-flow in turn (order=xy|yx): agda's continuous counterpart",
     **{name: f"optax {name} per player (its keyword options, e.g. b1, b2, eps)" for name in OPTAX},
 }
 
@@ -32,6 +33,7 @@ _ALLOWED = {
     "sga": {"lam"},
     "momentum": {"beta"},
     "anderson": {"m", "base", "reg"},
+    "splitting": {"order"},
 }
 _COMMON = {"ratio", "rates"}
 
@@ -124,5 +126,5 @@ def make_scheme(name: str, **params: Any) -> Scheme:
         else:
             kw[k] = v
     cls = {"sgda": SGDA, "ttur": SGDA, "agda": AGDA, "eg": EG, "ogda": OGDA, "consensus": Consensus,
-           "sga": SGA, "momentum": Momentum, "anderson": Anderson}[name]
+           "sga": SGA, "momentum": Momentum, "anderson": Anderson, "splitting": Splitting}[name]
     return cls(**kw, rates=rates)

@@ -135,7 +135,7 @@ def test_compare_errors():
     g = flows.DiracGAN()
     with pytest.raises(ValueError, match="not a whole number of steps of lr=0.03"):
         solvers.compare(g, SGDA(), [0.03], 1.0, [1.0, 1.0])
-    with pytest.raises(ValueError, match="against='euler' is not one of gradient, modified"):
+    with pytest.raises(ValueError, match="against='euler' is not one of gradient, modified, splitting"):
         solvers.compare(g, SGDA(), [0.01], 1.0, [1.0, 1.0], "euler")
     with pytest.raises(ValueError, match="has no hand-derived form"):
         ModifiedFlow(g, solvers.SGA(), 0.1, "hand")
@@ -146,3 +146,22 @@ def test_compare_errors():
 def test_fit_order():
     assert solvers.fit_order([0.1, 0.05, 0.025], [1e-2, 2.5e-3, 6.25e-4]) == pytest.approx(2.0, abs=1e-12)
     assert np.isnan(solvers.fit_order([0.1, 0.05], [1e-2, np.inf]))
+
+
+def test_agda_is_the_exact_splitting_on_bilinear_games():
+    # F_x = -A y does not depend on x: an Euler step of each sub-flow is exact.
+    g = flows.Bilinear(flows.random_matrix(3, 4.0, 0), b=[0.1, -0.2, 0.3])
+    a = solvers.iterate(g, AGDA(), np.ones(6), 0.1, 50, save_every=1)
+    s = solvers.iterate(g, solvers.Splitting(), np.ones(6), 0.1, 50, save_every=1)
+    np.testing.assert_allclose(np.asarray(a.states), np.asarray(s.states), rtol=0, atol=1e-12)
+    # The gradient flow's Euler steps (sgda) are not: they spiral out.
+    sg = solvers.iterate(g, SGDA(), np.ones(6), 0.1, 50)
+    assert float(np.max(np.abs(np.asarray(sg.final) - np.asarray(a.final)))) > 0.1
+
+
+def test_agda_against_its_splitting_is_order_one_in_general():
+    game, z0 = GAMES["dirac-gan-r1"]
+    res = solvers.compare(game, AGDA(), LRS[:3], 1.0, z0, "splitting")
+    assert abs(res.order - 1.0) < 0.15
+    with pytest.raises(ValueError, match="against='splitting' compares alternating GDA"):
+        solvers.compare(game, SGDA(), LRS[:2], 1.0, z0, "splitting")
