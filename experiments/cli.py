@@ -151,8 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="FILE.npz", help="write the trajectory (ts, states, status, ...)")
     s.add_argument("--json", action="store_true")
 
+    sw = sub.add_parser("sweep", help="verdict, rate and distance over a grid, in resumable chunks")
+    sw.add_argument("game")
+    sw.add_argument("--param", action="append", metavar="NAME=VALUE")
+    sw.add_argument("--scheme", required=True, metavar="NAME[:k=v,...]")
+    sw.add_argument("--grid", action="append", required=True, metavar="NAME=LO:HI:N[:log]",
+                    help="an axis: lr or a game parameter (repeatable)")
+    sw.add_argument("--lr", metavar="H", help="fixed learning rate when no axis is lr")
+    sw.add_argument("--inits", type=int, default=1, metavar="N", help="random starts per grid point (default 1)")
+    sw.add_argument("--init-radius", type=float, default=1.0, metavar="R",
+                    help="starts uniform in the box equilibrium +- R (default 1)")
+    sw.add_argument("--point", metavar="V1,V2,...", help="one given start instead of random ones")
+    sw.add_argument("--seed", type=int, default=0)
+    sw.add_argument("--steps", type=int, required=True, metavar="K")
+    sw.add_argument("--tol", type=float, default=None, help="stop a run once |F| <= TOL")
+    sw.add_argument("--bound", type=float, default=1e8, help="divergence bound (default 1e8)")
+    sw.add_argument("--chunk", type=int, default=16384, help="runs per chunk (bounds memory; default 16384)")
+    sw.add_argument("--no-shard", action="store_true", help="do not spread chunks over local devices")
+    sw.add_argument("--out", required=True, metavar="DIR")
+    sw.add_argument("--json", action="store_true")
+
     pl = sub.add_parser("plot", help="draw a phase portrait, spectrum, convergence, order or sweep picture")
-    pl.add_argument("game")
+    pl.add_argument("game", nargs="?", help="the game (not needed with --from)")
     pl.add_argument("--param", action="append", metavar="NAME=VALUE")
     pl.add_argument("--kind", choices=("portrait", "spectrum", "convergence", "order", "sweep", "animation"),
                     default="portrait", help="animation writes a GIF (-o FILE.gif)")
@@ -164,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--steps", type=int, default=300, metavar="N", help="iterations (convergence, sweep)")
     pl.add_argument("--lrs", default="0.04,0.02,0.01,0.005", metavar="H1,...", help="learning rates (order)")
     pl.add_argument("--grid", metavar="NAME=LO:HI:N", help="game parameter axis of a sweep (e.g. gamma=0:2:21)")
+    pl.add_argument("--from", dest="from_dir", metavar="DIR", help="draw a finished `gameflow sweep` (kind sweep)")
     pl.add_argument("--lr-grid", default="1e-2:3:25", metavar="LO:HI:N", help="log-spaced lr axis of a sweep")
     pl.add_argument("-o", "--output", required=True, metavar="FILE.png|FILE.gif")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -352,6 +354,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
     ext = ".gif" if args.kind == "animation" else ".png"
     if not args.output.lower().endswith(ext):
         raise UsageError(f"-o {args.output!r} must name a {ext} file for --kind {args.kind}")
+    if args.from_dir is not None:
+        if args.kind != "sweep":
+            raise UsageError("--from draws a finished sweep: use it with --kind sweep")
+        figures.save(figures.grid_figure(load_sweep(args.from_dir)), args.output)
+        print(f"wrote {args.output}")
+        return 0
+    if args.game is None:
+        raise UsageError("name a game (or --kind sweep --from DIR)")
     game, _ = load_game(args.game, parse_params(args.param))
     runs = _runs(args.scheme, args.lr)
     z0 = np.asarray(_start(game, args.point), float)
@@ -421,3 +431,90 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"{'pass' if c.passed else 'FAIL'}  {c.claim}: {c.measured} (theory: {c.theory})")
         print(f"\n{passed} of {len(ctx.claims)} claims reproduced; results in {ctx.out}/")
     return 0 if passed == len(ctx.claims) else 1
+
+
+def _axis(text: str) -> tuple[str, np.ndarray]:
+    name, sep, rng = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--grid {text!r} must look like NAME=LO:HI:N[:log]")
+    parts = rng.split(":")
+    log = len(parts) == 4 and parts[3] == "log"
+    if len(parts) not in (3, 4) or (len(parts) == 4 and not log):
+        raise UsageError(f"--grid {text!r} must look like NAME=LO:HI:N[:log]")
+    return name, _range(":".join(parts[:3]), f"--grid {name}", log=log)
+
+
+def load_sweep(folder: str):
+    """The ``sweep.npz`` of a finished ``gameflow sweep`` as a ``GridResult``."""
+    import solvers
+
+    path = os.path.join(folder, "sweep.npz")
+    if not os.path.isfile(path):
+        raise UsageError(f"{path!r} does not exist: run gameflow sweep ... --out {folder} first")
+    with np.load(path) as d:
+        axes = [(str(n), d[f"axis_{n}"]) for n in d["axis_names"]]
+        return solvers.GridResult(*(d[k] for k in solvers.grid.FIELDS), axes=axes)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``gameflow sweep``: a resumable grid sweep written to ``--out``."""
+    import json
+
+    import solvers
+
+    game, params = load_game(args.game, parse_params(args.param))
+    _, scheme = _scheme(args.scheme)
+    axes = [_axis(g) for g in args.grid]
+    for name, _ in axes:
+        if name != "lr" and (not hasattr(game, name) or name.startswith("_")):
+            raise UsageError(f"--grid {name}: neither lr nor a parameter of {args.game}")
+    if args.steps < 1 or args.inits < 1 or args.chunk < 1:
+        raise UsageError("--steps, --inits and --chunk must be >= 1")
+    if not (args.init_radius > 0 and np.isfinite(args.init_radius)):
+        raise UsageError(f"--init-radius {args.init_radius} must be positive and finite")
+    lr = None if args.lr is None else _lr(args.lr)
+    if lr is None and "lr" not in [n for n, _ in axes]:
+        raise UsageError("give an lr axis (--grid lr=...) or a fixed --lr")
+    dim = flows.state_size(game.template())
+    if args.point is not None:
+        starts = np.asarray(parse_floats(args.point, "--point"), float)[None]
+        flows.state_from_vector(starts[0], game.template(), what="--point")
+    else:
+        eq = game.equilibrium()
+        center = np.zeros(dim) if eq is None else np.asarray(flows.ravel_state(eq)[0])
+        rng = np.random.default_rng(args.seed)
+        starts = center + rng.uniform(-args.init_radius, args.init_radius, (args.inits, dim))
+    spec = {"game": args.game, "params": params, "scheme": args.scheme, "grid": [[n, v.tolist()] for n, v in axes],
+            "lr": lr, "starts": starts.tolist(), "steps": args.steps, "tol": args.tol, "bound": args.bound,
+            "chunk": args.chunk, "shard": not args.no_shard}
+    os.makedirs(args.out, exist_ok=True)
+    spec_path = os.path.join(args.out, "spec.json")
+    if os.path.exists(spec_path):
+        with open(spec_path) as f:
+            if json.load(f) != json.loads(json.dumps(spec)):
+                raise UsageError(f"{args.out!r} holds a different sweep (see its spec.json); use another --out")
+    else:
+        from .io import write_atomic
+
+        write_atomic(spec_path, lambda f: f.write(json.dumps(spec, indent=1).encode()))
+
+    def progress(done: int, total: int) -> None:
+        width = 30
+        bar = "#" * (width * done // total) + "." * (width - width * done // total)
+        print(f"\r[{bar}] chunk {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    result = solvers.run_grid(game, scheme, axes, starts, args.steps, args.out, lr=lr, chunk=args.chunk,
+                              bound=args.bound, tol=args.tol, shard=not args.no_shard, progress=progress)
+    solvers.save_grid(result, os.path.join(args.out, "sweep.npz"), spec)
+    counts = {name: int(np.sum(result.status == code)) for code, name in enumerate(solvers.STATUS)
+              if np.any(result.status == code)}
+    out = {"out": args.out, "points": int(result.status.size), "shape": list(result.status.shape),
+           "axes": [n for n, _ in axes] + ["start"], "status_counts": counts,
+           "rate_median": float(np.median(result.rate)), "file": os.path.join(args.out, "sweep.npz")}
+    if args.json:
+        print(dumps(out))
+        return 0
+    print(table([("sweep", f"{out['points']} runs, shape {tuple(out['shape'])} ({', '.join(out['axes'])})"),
+                 ("status", ", ".join(f"{k} {v}" for k, v in counts.items())),
+                 ("median rate", num(out["rate_median"], 6)), ("written", out["file"])]))
+    return 0

@@ -113,32 +113,39 @@ def order_figure(game, runs, lrs, t_end, z0):
     return fig
 
 
-def sweep_figure(game, scheme, lrs, name, values, z0, steps):
-    """Verdict and rate over a (lr, parameter) grid from one vmapped sweep.
+def grid_figure(result, title: str = ""):
+    """Verdict and rate over a two-axis grid result (``solvers.grid.GridResult``).
 
-    The rate is ``-log(d_K / d_0) / K``, the per-step contraction of the
-    distance to the equilibrium (negative when it grows); diverged runs show
-    as the largest value on the colour scale's far side.
+    Over the starts at each grid point the verdict is ``converged`` when every
+    run converged (status, or distance below 1e-6), ``diverged`` when any
+    diverged, ``neither`` otherwise; the rate shown is the median.
     """
-    L, P = np.meshgrid(np.asarray(lrs, float), np.asarray(values, float))
-    eq = _eq_flat(game, z0)
-    res = solvers.sweep(game, scheme, np.repeat(z0[None], L.size, axis=0), L.ravel(), steps,
-                        params={name: P.ravel()})
-    d0 = float(np.linalg.norm(z0 - eq))
-    dist = np.asarray(res.distance).reshape(L.shape)
-    status = np.asarray(res.status).reshape(L.shape)
-    with np.errstate(divide="ignore"):
-        rate = -np.log(np.maximum(dist, 1e-300) / d0) / steps
-    rate = np.where(status == 2, np.nan, rate)
+    if len(result.axes) != 2:
+        raise ValueError(f"a sweep picture needs exactly two grid axes, this grid has {len(result.axes)}")
+    (xn, xv), (yn, yv) = result.axes
+    status, dist = result.status, result.distance
+    done = (status == 1) | (np.nan_to_num(dist, nan=np.inf) < 1e-6)
+    verdict = np.where(np.any(status == 2, axis=-1), 2, np.where(np.all(done, axis=-1), 0, 1))
+    rate = np.median(result.rate, axis=-1)
     fig, axs = plt.subplots(1, 2, figsize=(11, 4.2))
-    verdict = np.where(status == 2, 2.0, np.where(dist < 1e-6 * max(d0, 1.0), 0.0, 1.0))
-    plots.sweep_heatmap(axs[0], verdict, lrs, values, xlabel="learning rate", ylabel=name,
+    # Values are stored [x, y]; the heat maps want rows along y.
+    plots.sweep_heatmap(axs[0], verdict.T, xv, yv, xlabel=xn, ylabel=yn, log_x=(xn == "lr"),
                         categories=[("converged", "tab:green"), ("neither", "khaki"), ("diverged", "tab:red")])
-    plots.sweep_heatmap(axs[1], rate, lrs, values, xlabel="learning rate", ylabel=name, cmap="viridis",
-                        label="contraction per step (nan: diverged)")
-    axs[0].set_title(f"{scheme.name}: verdict after {steps} steps", fontsize=9)
-    axs[1].set_title(f"{scheme.name}: rate", fontsize=9)
+    plots.sweep_heatmap(axs[1], rate.T, xv, yv, xlabel=xn, ylabel=yn, log_x=(xn == "lr"),
+                        label="contraction per step (< 0: growth)")
+    axs[0].set_title(f"{title}verdict", fontsize=9)
+    axs[1].set_title(f"{title}rate", fontsize=9)
     return fig
+
+
+def sweep_figure(game, scheme, lrs, name, values, z0, steps):
+    """Verdict and rate over a (lr, parameter) grid from one run of ``solvers.run_grid``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = solvers.grid.run_grid(game, scheme, [("lr", lrs), (name, values)], np.asarray(z0)[None], steps,
+                                       tmp, shard=False)
+    return grid_figure(result, f"{scheme.name}, {steps} steps: ")
 
 
 def animation(game, runs, z0, t_end, flow=None, path: str = "trajectories.gif", frames: int = 60) -> None:

@@ -3,8 +3,11 @@
 Imports ``flows`` (never the other way round).
 """
 
+from . import grid
 from .compare import CompareRow, Comparison, compare, fit_order
+from .grid import GridResult, load_grid, run_grid, save_grid
 from .integrate import SOLVERS, integrate, integrate_batch
+from .io import write_atomic
 from .iterate import Sweep, iterate, sweep
 from .modified import LeadingFlow, ModifiedFlow, continuous_limit, step_map, taylor_coefficients
 from .registry import SCHEMES, make_scheme
@@ -23,9 +26,9 @@ from .trajectory import STATUS, Trajectory
 
 __all__ = [
     "AGDA", "EG", "OGDA", "OPTAX", "SCHEMES", "SGA", "SGDA", "SOLVERS", "STATUS", "Anderson", "CompareRow",
-    "Comparison", "Consensus", "Splitting", "LeadingFlow", "MapSpectrum", "ModifiedFlow", "Momentum", "Optax", "Scheme",
-    "StableRange", "Sweep", "Trajectory", "compare", "continuous_limit", "fit_order", "integrate",
-    "integrate_batch", "iterate", "make_scheme", "map_jacobian", "map_spectrum", "spectral_radii",
-    "SpiralStats", "spiral_stats", "spiral_theory", "stability_region", "stable_range", "step_map", "sweep",
-    "taylor_coefficients",
+    "Comparison", "Consensus", "GridResult", "LeadingFlow", "MapSpectrum", "ModifiedFlow", "Momentum", "Optax",
+    "Scheme", "Splitting", "SpiralStats", "StableRange", "Sweep", "Trajectory", "compare", "continuous_limit",
+    "fit_order", "grid", "integrate", "integrate_batch", "iterate", "load_grid", "make_scheme", "map_jacobian",
+    "map_spectrum", "run_grid", "save_grid", "spectral_radii", "spiral_stats", "spiral_theory",
+    "stability_region", "stable_range", "step_map", "sweep", "taylor_coefficients", "write_atomic",
 ]

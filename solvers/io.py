@@ -1,0 +1,36 @@
+"""Atomic file output: write to a temporary name in the same folder, then rename (used by solvers and experiments)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from typing import IO
+
+
+def write_atomic(path: str, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(f)`` on a temporary file beside `path`, then rename it to `path`.
+
+    An interrupted run leaves either the old file or none, never a half-written one.
+
+    **Raises:**
+
+    `ValueError` when the folder does not exist or is not writable.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {path!r}: folder {folder!r} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    except OSError as e:
+        raise ValueError(f"cannot write {path!r}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
