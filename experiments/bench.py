@@ -9,7 +9,10 @@ ratios to the baselines measured alongside.
   timed on a subset and scaled up;
 - ode: a batch of starts integrated by vmapped diffrax (Tsit5) against a loop
   of ``scipy.integrate.solve_ivp`` (RK45) at the same tolerances, compile
-  time reported apart.
+  time reported apart;
+- roofline: the sweep's trajectory-steps per second times XLA's cost of one
+  step (flops, transcendentals, bytes) against this machine's measured
+  float64 matmul rate, copy bandwidth and ``exp`` rate.
 """
 
 from __future__ import annotations
@@ -157,18 +160,84 @@ def bench_ode(size: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def _best_of(fn, repeats: int = 5) -> float:
+    import jax
+
+    jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def machine_peaks(quick: bool) -> dict[str, float]:
+    """Measured rates of this machine: float64 matmul flops/s, copy bytes/s, exp evaluations/s."""
+    import jax
+    import jax.numpy as jnp
+
+    n = 512 if quick else 1536
+    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)))
+    mm = jax.jit(lambda x: x @ x)
+    t_mm = _best_of(lambda: mm(a))
+    m = 2**22 if quick else 2**25
+    x = jnp.ones(m)
+    cp = jax.jit(lambda v: v + 1.0)
+    t_cp = _best_of(lambda: cp(x))
+    ex = jax.jit(jnp.exp)
+    t_ex = _best_of(lambda: ex(x))
+    return {"matmul_flops_per_s": 2 * n**3 / t_mm, "copy_bytes_per_s": 2 * 8 * m / t_cp,
+            "exp_per_s": m / t_ex, "matmul_n": n, "copy_elements": m}
+
+
+def step_cost() -> dict[str, float]:
+    """XLA's cost analysis of one sgda step of the R1 Dirac-GAN, per trajectory."""
+    import jax
+    import jax.numpy as jnp
+
+    import flows
+    import solvers
+
+    game, scheme, b = flows.DiracGAN(reg="r1", gamma=GAMMA), solvers.SGDA(), 4096
+    f = jax.vmap(lambda t, p, lr: scheme.step(game, (t, p), None, jnp.stack([lr, lr]))[0])
+    cost = jax.jit(f).lower(jnp.zeros(b), jnp.zeros(b), jnp.zeros(b)).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return {"flops": float(cost.get("flops", 0.0)) / b, "transcendentals": float(cost.get("transcendentals", 0.0)) / b,
+            "bytes": float(cost.get("bytes accessed", 0.0)) / b}
+
+
+def bench_roofline(discrete: dict[str, Any], quick: bool) -> dict[str, Any]:
+    """The sweep's throughput against the machine's measured peaks."""
+    _note("roofline: measured matmul rate, copy bandwidth and exp rate; XLA's cost of one step")
+    peaks = machine_peaks(quick)
+    cost = step_cost()
+    rate = discrete["trajectory_steps_per_second"]
+    return {
+        **peaks, "per_trajectory_step": cost, "trajectory_steps_per_second": rate,
+        "achieved_flops_per_s": cost["flops"] * rate,
+        "fraction_of_matmul_flops": cost["flops"] * rate / peaks["matmul_flops_per_s"],
+        "achieved_exp_per_s": cost["transcendentals"] * rate,
+        "fraction_of_exp_rate": cost["transcendentals"] * rate / peaks["exp_per_s"],
+        "achieved_bytes_per_s_if_unfused": cost["bytes"] * rate,
+        "fraction_of_copy_bandwidth_if_unfused": cost["bytes"] * rate / peaks["copy_bytes_per_s"],
+    }
+
+
 def run_bench(quick: bool = False) -> dict[str, Any]:
     """Run every section; returns the report (also what ``bench.json`` holds)."""
     import jax
 
     size = SIZES["quick" if quick else "full"]
+    discrete = bench_discrete(size)
     return {
         "mode": "quick" if quick else "full",
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "jax": jax.__version__, "devices": [str(d) for d in jax.devices()],
                     "x64": bool(jax.config.read("jax_enable_x64"))},
-        "discrete": bench_discrete(size),
+        "discrete": discrete,
         "ode": bench_ode(size),
+        "roofline": bench_roofline(discrete, quick),
         "targets": {"speedup_vs_numpy_vectorised": 8.0, "speedup_vs_numpy_loop": 1e4, "speedup_vs_scipy": 100.0,
                     "compile_seconds": 2.0},
     }
@@ -176,7 +245,7 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
 
 def render(report: dict[str, Any]) -> str:
     """The printed summary."""
-    d, o = report["discrete"], report["ode"]
+    d, o, r = report["discrete"], report["ode"], report["roofline"]
     lines = [
         f"gameflow bench ({report['mode']}; {report['machine']['cpus']} cpus, jax {report['machine']['jax']})",
         "",
@@ -191,5 +260,12 @@ def render(report: dict[str, Any]) -> str:
         f"  jax (vmapped diffrax)      {o['jax_seconds']:9.3f} s   (compile {o['compile_seconds']:.2f} s, target < 2 s)",
         f"  scipy solve_ivp, scaled    {o['scipy_seconds_scaled']:9.3f} s   -> jax is {o['speedup_vs_scipy']:.0f}x   (target 100x)",
         f"  largest |jax - scipy|      {o['max_abs_difference_vs_scipy']:.1e}",
+        "",
+        "roofline: the sweep's rate against this machine's measured peaks",
+        f"  per trajectory-step (XLA)  {r['per_trajectory_step']['flops']:.0f} flops, {r['per_trajectory_step']['transcendentals']:.0f} exp, {r['per_trajectory_step']['bytes']:.0f} bytes if unfused",
+        f"  sweep                      {r['trajectory_steps_per_second']:.3g} trajectory-steps/s",
+        f"  flops                      {r['achieved_flops_per_s']:.3g}/s = {100 * r['fraction_of_matmul_flops']:.1f}% of float64 matmul ({r['matmul_flops_per_s']:.3g}/s)",
+        f"  exp                        {r['achieved_exp_per_s']:.3g}/s = {100 * r['fraction_of_exp_rate']:.0f}% of a bare exp loop ({r['exp_per_s']:.3g}/s)",
+        f"  bytes (if unfused)         {r['achieved_bytes_per_s_if_unfused']:.3g}/s = {100 * r['fraction_of_copy_bandwidth_if_unfused']:.0f}% of copy bandwidth ({r['copy_bytes_per_s']:.3g}/s)",
     ]
     return "\n".join(lines)

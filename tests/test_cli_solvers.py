@@ -103,6 +103,11 @@ def test_bench_quick_writes_its_report(cli, tmp_path, monkeypatch):
         assert d["max_abs_difference_vs_numpy"] < 1e-12  # the baseline does the same work
         assert o["max_abs_difference_vs_scipy"] < 1e-6 and o["all_completed"]
         assert d["speedup_vs_numpy_vectorised"] > 0 and o["speedup_vs_scipy"] > 0
+        r = rep["roofline"]
+        # One sgda step of the Dirac-GAN: a handful of flops and one exp per trajectory.
+        assert 5 <= r["per_trajectory_step"]["flops"] <= 50 and r["per_trajectory_step"]["transcendentals"] == 1
+        assert 0 < r["fraction_of_matmul_flops"] and 0 < r["fraction_of_exp_rate"]
+        assert r["matmul_flops_per_s"] > 1e8 and r["copy_bytes_per_s"] > 1e8
 
 
 @pytest.mark.parametrize("argv", [
