@@ -17,6 +17,7 @@ import numpy as np
 import flows
 from flows import Flow
 
+from .iterate import _flat_start
 from .trajectory import COMPLETED, DIVERGED, FAILED, Trajectory
 
 SOLVERS = {
@@ -117,7 +118,7 @@ def integrate(
     References: P. Kidger, "On neural differential equations", 2021 (diffrax).
     """
     ts, solver_obj = _prepare(flow, t1, saveat, solver, t0)
-    v0 = _flat(flow, z0)
+    v0 = _flat_start(flow.game, z0)
     return _solve_jit(flow, v0, ts, solver_obj, float(rtol), float(atol), dt0, int(max_steps), float(bound))
 
 
@@ -136,10 +137,3 @@ def integrate_batch(flow: Flow, z0s: Any, t1: float, **kwargs: Any) -> Trajector
     return _solve_batch_jit(flow, v0s, ts, solver_obj, float(kwargs.pop("rtol", 1e-10)),
                             float(kwargs.pop("atol", 1e-10)), kwargs.pop("dt0", None),
                             int(kwargs.pop("max_steps", 100_000)), float(kwargs.pop("bound", 1e8)))
-
-
-def _flat(flow: Flow, z0: Any) -> jax.Array:
-    game = flow.game
-    if isinstance(z0, tuple):
-        return flows.ravel_state(game.check(z0, "start"))[0]
-    return flows.ravel_state(flows.state_from_vector(np.asarray(z0, dtype=float), game.template(), what="start"))[0]
