@@ -12,7 +12,13 @@ ratios to the baselines measured alongside.
   time reported apart;
 - roofline: the sweep's trajectory-steps per second times XLA's cost of one
   step (flops, transcendentals, bytes) against this machine's measured
-  float64 matmul rate, copy bandwidth and ``exp`` rate.
+  float64 matmul rate, copy bandwidth and ``exp`` rate;
+- particles: one step of the MMD particle flow (Gaussian kernel, 2-D, N
+  particles against M = N targets: N (N + M) kernel pairs with gradients)
+  against the same blocked algorithm in NumPy and in PyTorch on the CPU
+  (when ``torch`` is installed: ``pip install -e .[bench]``), and against a
+  fused XLA pairwise exp-and-sum (one ``exp`` and one add per pair), the
+  machine's ceiling for any kernel sum.
 """
 
 from __future__ import annotations
@@ -27,9 +33,12 @@ from typing import Any
 import numpy as np
 
 SIZES = {
-    "full": {"trajectories": 100_000, "steps": 10_000, "loop_subset": 20, "ode_starts": 1000, "ode_subset": 50},
-    "quick": {"trajectories": 10_000, "steps": 1_000, "loop_subset": 10, "ode_starts": 100, "ode_subset": 20},
+    "full": {"trajectories": 100_000, "steps": 10_000, "loop_subset": 20, "ode_starts": 1000, "ode_subset": 50,
+             "particles": (1_000, 3_000, 10_000)},
+    "quick": {"trajectories": 10_000, "steps": 1_000, "loop_subset": 10, "ode_starts": 100, "ode_subset": 20,
+              "particles": (500, 2_000)},
 }
+PAIR_BLOCK = 2**18
 GAMMA, BOUND, T_END, TOL = 0.5, 1e8, 10.0, 1e-8
 
 
@@ -224,6 +233,73 @@ def bench_roofline(discrete: dict[str, Any], quick: bool) -> dict[str, Any]:
     }
 
 
+def blocked_mmd_velocity(xp, X, Y, scale: float = 1.0, block: int = PAIR_BLOCK):
+    """The MMD flow's velocity with array namespace `xp` (numpy or torch), rows in blocks against all centres.
+
+    The same algorithm as ``flows.kernels`` (coordinate-wise squared distances, one kernel matrix per block,
+    matrix-vector products for the value and the gradient), so the baselines do the same work.
+    """
+    Z = xp.concatenate([X, Y])
+    w = xp.concatenate([xp.full((len(X),), 1.0 / len(X), dtype=X.dtype), xp.full((len(Y),), -1.0 / len(Y), dtype=X.dtype)])
+    rows = max(1, block // len(Z))
+    out = xp.empty_like(X)
+    c = -0.5 / scale**2
+    for i in range(0, len(X), rows):
+        xb = X[i : i + rows]
+        d2 = (xb[:, 0:1] - Z[None, :, 0]) ** 2
+        for k in range(1, X.shape[1]):
+            d2 += (xb[:, k : k + 1] - Z[None, :, k]) ** 2
+        K = xp.exp(c * d2)
+        s = K @ w
+        cols = xp.stack([K @ (w * Z[:, k]) for k in range(X.shape[1])], axis=1)
+        out[i : i + rows] = -2.0 * c * (xb * s[:, None] - cols)
+    return out
+
+
+def bench_particles(size: dict[str, Any]) -> dict[str, Any]:
+    """One MMD-flow step at several N: jax against NumPy and PyTorch, and the fused exp-and-sum ceiling."""
+    import jax
+    import jax.numpy as jnp
+
+    import flows
+
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch, torch_version = None, None
+    rows = []
+    for n in size["particles"]:
+        _note(f"particles: one MMD-flow step at N = M = {n}")
+        rng = np.random.default_rng(0)
+        X, Y = rng.standard_normal((n, 2)), rng.standard_normal((n, 2)) + 1.0
+        game = flows.MMDFlow(X, Y, flows.Kernel("gaussian", 1.0), block=PAIR_BLOCK)
+        f = jax.jit(lambda x, g=game: g.vector_field((x,))[0])
+        xj = jnp.asarray(X)
+        t_jax = _best_of(lambda f=f, xj=xj: f(xj), 3)
+        v_np, t_np = _timed(blocked_mmd_velocity, np, X, Y)
+        t_np = min(t_np, _timed(blocked_mmd_velocity, np, X, Y)[1])
+        # The ceiling: a fused pairwise exp-and-sum over the same number of pairs, one coordinate.
+        x1, z1 = jnp.asarray(X[:, 0]), jnp.asarray(np.concatenate([X[:, 0], Y[:, 0]]))
+        ceil = jax.jit(lambda a, b: jnp.sum(jnp.exp(-0.5 * (a[:, None] - b[None, :]) ** 2), axis=1))
+        t_ceil = _best_of(lambda c=ceil, a=x1, b=z1: c(a, b), 3)
+        pairs = n * 2 * n
+        row = {"n": n, "pairs": pairs, "jax_seconds": t_jax, "numpy_seconds": t_np,
+               "speedup_vs_numpy": t_np / t_jax, "fused_exp_sum_seconds": t_ceil,
+               "pairs_per_second": pairs / t_jax, "fused_exp_sum_pairs_per_second": pairs / t_ceil,
+               "fraction_of_fused_exp_sum": t_ceil / t_jax,
+               "max_abs_difference_vs_numpy": float(np.max(np.abs(np.asarray(f(xj)) - v_np)))}
+        if torch is not None:
+            Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+            blocked_mmd_velocity(torch, Xt, Yt)
+            t_t = min(_timed(blocked_mmd_velocity, torch, Xt, Yt)[1] for _ in range(2))
+            row.update(torch_seconds=t_t, speedup_vs_torch=t_t / t_jax)
+        rows.append(row)
+    return {"kernel": "gaussian", "dim": 2, "block_pairs": PAIR_BLOCK, "torch": torch_version,
+            "torch_threads": None if torch is None else torch.get_num_threads(), "rows": rows}
+
+
 def run_bench(quick: bool = False) -> dict[str, Any]:
     """Run every section; returns the report (also what ``bench.json`` holds)."""
     import jax
@@ -238,14 +314,16 @@ def run_bench(quick: bool = False) -> dict[str, Any]:
         "discrete": discrete,
         "ode": bench_ode(size),
         "roofline": bench_roofline(discrete, quick),
+        "particles": bench_particles(size),
         "targets": {"speedup_vs_numpy_vectorised": 8.0, "speedup_vs_numpy_loop": 1e4, "speedup_vs_scipy": 100.0,
-                    "compile_seconds": 2.0},
+                    "compile_seconds": 2.0, "particles_speedup_vs_numpy_at_1e4": 5.0,
+                    "particles_fraction_of_fused_exp_sum_at_1e4": 0.6},
     }
 
 
 def render(report: dict[str, Any]) -> str:
     """The printed summary."""
-    d, o, r = report["discrete"], report["ode"], report["roofline"]
+    d, o, r, p = report["discrete"], report["ode"], report["roofline"], report["particles"]
     lines = [
         f"gameflow bench ({report['mode']}; {report['machine']['cpus']} cpus, jax {report['machine']['jax']})",
         "",
@@ -267,5 +345,13 @@ def render(report: dict[str, Any]) -> str:
         f"  flops                      {r['achieved_flops_per_s']:.3g}/s = {100 * r['fraction_of_matmul_flops']:.1f}% of float64 matmul ({r['matmul_flops_per_s']:.3g}/s)",
         f"  exp                        {r['achieved_exp_per_s']:.3g}/s = {100 * r['fraction_of_exp_rate']:.0f}% of a bare exp loop ({r['exp_per_s']:.3g}/s)",
         f"  bytes (if unfused)         {r['achieved_bytes_per_s_if_unfused']:.3g}/s = {100 * r['fraction_of_copy_bandwidth_if_unfused']:.0f}% of copy bandwidth ({r['copy_bytes_per_s']:.3g}/s)",
+        "",
+        f"particles: one MMD-flow step, Gaussian kernel, 2-D, M = N targets (torch {p['torch'] or 'not installed'})",
+        f"  {'N':>6}  {'jax s':>8}  {'numpy s':>8}  {'x numpy':>7}  {'torch s':>8}  {'x torch':>7}  {'pairs/s':>9}  {'of exp-sum':>10}",
     ]
+    for row in p["rows"]:
+        t = f"{row['torch_seconds']:8.3f}  {row['speedup_vs_torch']:7.2f}" if "torch_seconds" in row else f"{'-':>8}  {'-':>7}"
+        lines.append(f"  {row['n']:>6}  {row['jax_seconds']:8.3f}  {row['numpy_seconds']:8.3f}  {row['speedup_vs_numpy']:7.2f}  {t}  "
+                     f"{row['pairs_per_second']:9.3g}  {100 * row['fraction_of_fused_exp_sum']:9.0f}%")
+    lines.append("  targets at N = 1e4: 5x numpy, 60% of the fused exp-and-sum rate")
     return "\n".join(lines)

@@ -195,6 +195,9 @@ def scheme_items(game: flows.Game, z: Any, specs: list[str], lrs: list[str]) -> 
 def _start(game: flows.Game, point: str | None) -> list[float]:
     if point is not None:
         return parse_floats(point, "--point")
+    own = game.start()
+    if own is not None:
+        return np.asarray(flows.ravel_state(own)[0]).tolist()
     eq = game.equilibrium()
     if eq is None:
         raise UsageError("this game has no known equilibrium to start near: give --point")
@@ -223,7 +226,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(dumps(out))
         return 0
     print(table([("game", args.game), ("scheme", args.scheme), ("against", f"{args.against} flow"),
-                 ("t_end", num(args.t_end)), ("start", str(z0))]))
+                 ("t_end", num(args.t_end)), ("start", str(z0) if len(z0) <= 12 else f"{len(z0)} numbers")]))
     print(f"\n{'lr':>10}  {'steps':>7}  {'error':>12}  status")
     for r in res.rows:
         print(f"{r.lr:>10.4g}  {r.steps:>7d}  {r.error:>12.4e}  {r.status}")
@@ -270,13 +273,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         tr = solvers.integrate(flow, z0, args.t_end, saveat=np.linspace(0.0, args.t_end, args.save + 1))
         out.update(mode="flow", flow=fname, flow_params=flow.params(), t_end=args.t_end)
     final = np.asarray(tr.final)
-    eq = game.equilibrium()
+    # Particles are exchangeable: a distance to one ordering of the data would mislead.
+    eq = None if isinstance(game, flows.particles.PARTICLE_GAMES) else game.equilibrium()
     unravel = flows.ravel_state(game.template())[1]
     out.update(
         status=tr.status_name(), steps=int(tr.steps), final=final,
         distance=None if eq is None else float(np.linalg.norm(final - np.asarray(flows.ravel_state(eq)[0]))),
         residual=flows.residual(game, unravel(final)),
     )
+    if hasattr(game, "metrics"):
+        out["metrics"] = game.metrics(unravel(final))
     if args.out:
         from .io import write_atomic
 
@@ -287,10 +293,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(dumps(out))
         return 0
     what = f"{args.scheme} at lr {num(out['lr'])}" if by_scheme else f"{args.flow} flow to t = {num(args.t_end)}"
-    rows = [("game", args.game), ("run", what), ("start", str(z0)), ("status", out["status"]),
-            ("steps", str(out["steps"])), ("final", "(" + ", ".join(num(v, 8) for v in final) + ")"),
+    start = str(z0) if len(z0) <= 12 else f"{len(z0)} numbers (the game's own start)"
+    rows = [("game", args.game), ("run", what), ("start", start), ("status", out["status"]),
+            ("steps", str(out["steps"])),
+            ("final", "(" + ", ".join(num(v, 8) for v in final) + ")" if final.size <= 12
+             else f"{final.size} numbers (see --json or --out)"),
             ("distance to equilibrium", "unknown" if out["distance"] is None else num(out["distance"], 6)),
             ("residual |F|", num(out["residual"], 6))]
+    rows += [(k, num(v, 6)) for k, v in out.get("metrics", {}).items()]
     if args.out:
         rows.append(("trajectory", args.out))
     print(table(rows))
@@ -412,7 +422,7 @@ def _split_grid(text: str) -> tuple[str, str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``gameflow run``: one experiment; exit 1 when a claim is not reproduced."""
-    from . import experiments_library  # noqa: F401  (registers the experiments)
+    from . import experiments_library, particle_experiments  # noqa: F401  (registers the experiments)
     from .runner import EXPERIMENTS, run_experiment
 
     if args.list:

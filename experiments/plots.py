@@ -241,3 +241,101 @@ def save_gif(anim, path: str, fps: int = 15) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def particle_snapshot(ax, particles: Any, target: Any | None = None, *, witness: Any = None,
+                      lim: tuple[float, float, float, float] | None = None, n: int = 120, title: str | None = None):
+    """Particles (and the target sample) over the critic's witness function as a background.
+
+    **Arguments:**
+
+    - `ax`: the axes.
+    - `particles`: ``(N, 2+)`` positions (the first two coordinates are drawn).
+    - `target`: optional ``(M, 2+)`` target sample.
+    - `witness`: optional callable ``(P, 2) -> (P,)`` drawn as filled contours
+      (2-D particles only), e.g. an MMD witness or a critic.
+    - `lim`: ``(xmin, xmax, ymin, ymax)``; default: around target and particles.
+    - `n`: mesh size of the background.
+
+    **Returns:**
+
+    ``{"particles": PathCollection, "target": PathCollection | None,
+    "witness": QuadContourSet | None}``.
+    """
+    P = np.asarray(particles)
+    pts = P if target is None else np.concatenate([P, np.asarray(target)])
+    if lim is None:
+        lo = np.percentile(pts[:, :2], 1, axis=0)
+        hi = np.percentile(pts[:, :2], 99, axis=0)
+        pad = 0.15 * np.maximum(hi - lo, 1.0)
+        lim = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+    out: dict[str, Any] = {"target": None, "witness": None}
+    if witness is not None:
+        xs = np.linspace(lim[0], lim[1], n)
+        ys = np.linspace(lim[2], lim[3], n)
+        GX, GY = np.meshgrid(xs, ys)
+        W = np.asarray(witness(np.stack([GX.ravel(), GY.ravel()], axis=1))).reshape(GX.shape)
+        m = float(np.max(np.abs(W))) or 1.0
+        out["witness"] = ax.contourf(GX, GY, W, levels=21, cmap="RdBu_r", vmin=-m, vmax=m, alpha=0.7)
+    if target is not None:
+        T = np.asarray(target)
+        out["target"] = ax.scatter(T[:, 0], T[:, 1], s=6, c="k", marker="x", lw=0.6, label="target", alpha=0.6)
+    out["particles"] = ax.scatter(P[:, 0], P[:, 1], s=7, c="tab:orange", edgecolors="none", label="particles")
+    ax.set_xlim(lim[0], lim[1])
+    ax.set_ylim(lim[2], lim[3])
+    ax.set_aspect("equal", adjustable="box")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return out
+
+
+def metric_plot(ax, xs: Any, curves: dict[str, Any], *, xlabel: str = "time", log: bool = True):
+    """Discrepancies (MMD², energy distance, Sinkhorn, …) against time, one line each.
+
+    Non-positive values are dropped from a log-scale plot rather than drawn as -inf.
+
+    **Returns:**
+
+    The list of ``Line2D``.
+    """
+    lines = []
+    x = np.asarray(xs)
+    for label, ys in curves.items():
+        y = np.asarray(ys, dtype=float)
+        keep = np.isfinite(y) & ((y > 0) if log else True)
+        (line,) = ax.plot(x[keep], y[keep], "-o", ms=2.5, lw=1.2, label=label)
+        lines.append(line)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    return lines
+
+
+def animate_particles(ax, frames: Any, target: Any | None = None, *, lim=None):
+    """An animation of particle snapshots ``(S, N, 2+)`` over a fixed view.
+
+    **Returns:**
+
+    The ``matplotlib.animation.FuncAnimation``; write it with [`save_gif`][].
+    """
+    from matplotlib.animation import FuncAnimation
+
+    F = np.asarray(frames)
+    first = particle_snapshot(ax, F[0], target, lim=lim if lim is not None else None)
+    if lim is None:
+        allp = F.reshape(-1, F.shape[-1])[:, :2]
+        lo, hi = allp.min(axis=0), allp.max(axis=0)
+        pad = 0.1 * np.maximum(hi - lo, 1.0)
+        ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+        ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    scat = first["particles"]
+    label = ax.set_title("frame 0", fontsize=9)
+
+    def update(i):
+        scat.set_offsets(F[i][:, :2])
+        label.set_text(f"frame {i} of {len(F) - 1}")
+        return [scat, label]
+
+    return FuncAnimation(ax.figure, update, frames=range(len(F)), blit=False)

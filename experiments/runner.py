@@ -134,7 +134,7 @@ def run_experiment(name: str, out: str | None = None, quick: bool = False, seed:
 
     The [`ExperimentContext`][] with the claims.
     """
-    from . import experiments_library  # noqa: F401  (registers the experiments)
+    from . import experiments_library, particle_experiments  # noqa: F401  (registers the experiments)
 
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(sorted(EXPERIMENTS))}")

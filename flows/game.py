@@ -98,6 +98,10 @@ class Game(eqx.Module):
         """The game's known equilibrium, or ``None`` when none is known."""
         return None
 
+    def start(self) -> State | None:
+        """The game's own default initial state (particle games), or ``None``."""
+        return None
+
     def check(self, z: Any, what: str = "state") -> State:
         """Validate a state against this game's template (see `check_state`)."""
         return check_state(z, self.template(), what=what)

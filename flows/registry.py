@@ -19,7 +19,11 @@ import numpy as np
 
 from .bilinear import Bilinear, random_matrix
 from .dirac_gan import LOSSES, REGS, DiracGAN
+from .exp_gan import ExpGAN
 from .game import Game
+from .gaussian_gan import DISCRIMINATORS, GENERATORS, GaussianGAN
+from .kernels import KERNELS, Kernel
+from .particles import KERNEL_REGS, MLP_REGS, MMDGAN, STABILIZERS, TARGETS, CriticGAN, MMDFlow, sample_target
 from .quadratic import Quadratic
 
 
@@ -130,6 +134,63 @@ def _build_quadratic(p: dict[str, Any], given: set[str]) -> Game:
     return Quadratic.scalar(p["a"], p["b"], p["c"], p["dim"])
 
 
+def _particles(p: dict[str, Any], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Initial particles ``N(shift e_1, spread²)`` and a target sample, both seeded."""
+    for k in ("n", "m", "dim"):
+        if p[k] < 1:
+            raise ValueError(f"{name}: {k}={p[k]} must be >= 1")
+    if not p["spread"] > 0:
+        raise ValueError(f"{name}: spread={p['spread']} must be > 0")
+    target = sample_target(p["target"], p["m"], p["dim"], p["seed"])
+    rng = np.random.default_rng(p["seed"] + 1)
+    x0 = p["spread"] * rng.standard_normal((p["n"], p["dim"]))
+    x0[:, 0] += p["shift"]
+    return x0, target
+
+
+def _block(p: dict[str, Any], name: str) -> int:
+    if p["block"] < 1:
+        raise ValueError(f"{name}: block={p['block']} must be >= 1")
+    return p["block"]
+
+
+def _build_mmd_flow(p: dict[str, Any], given: set[str]) -> Game:
+    x0, target = _particles(p, "mmd-flow")
+    return MMDFlow(x0, target, Kernel(p["kernel"], p["scale"]), block=_block(p, "mmd-flow"))
+
+
+def _build_critic_gan(p: dict[str, Any], given: set[str]) -> Game:
+    x0, target = _particles(p, "critic-gan")
+    reg = None if p["reg"] == "auto" else p["reg"]
+    return CriticGAN(x0, target, critic=p["critic"], reg=reg, lam=p["lam"], kernel=Kernel(p["kernel"], p["scale"]),
+                     width=p["width"], depth=p["depth"], seed=p["seed"], block=_block(p, "critic-gan"))
+
+
+def _build_mmd_gan(p: dict[str, Any], given: set[str]) -> Game:
+    x0, target = _particles(p, "mmd-gan")
+    return MMDGAN(x0, target, kernel=Kernel(p["kernel"], p["scale"]), stabilizer=p["stabilizer"],
+                  gamma=p["gamma"], features=p["features"], width=p["width"], depth=p["depth"], seed=p["seed"])
+
+
+def _build_gaussian_gan(p: dict[str, Any], given: set[str]) -> Game:
+    return GaussianGAN(p["d"], p["rho"], p["mean"], p["gen"], p["disc"], p["lam"])
+
+
+def _particle_params(n: int, kernel_scale: float = 1.0) -> tuple[Param, ...]:
+    return (
+        Param("n", "int", n, "number of particles N"),
+        Param("m", "int", n, "size M of the target sample"),
+        Param("dim", "int", 2, "dimension of the particles"),
+        Param("target", "choice", "gaussian", "target sample: standard normal, 8-mode mixture on a circle, ring",
+              TARGETS),
+        Param("shift", "float", 3.0, "initial particles ~ N(shift e_1, spread^2 I)"),
+        Param("spread", "float", 0.5, "initial spread of the particles, > 0"),
+        Param("seed", "int", 0, "seed of the target sample (particles use seed + 1)"),
+        Param("kernel", "choice", "gaussian", "kernel", KERNELS),
+        Param("scale", "float", kernel_scale, "kernel bandwidth, > 0 (unused by energy)"),
+    )
+
+
 GAMES: dict[str, GameSpec] = {
     "dirac-gan": GameSpec(
         "dirac-gan",
@@ -175,6 +236,69 @@ GAMES: dict[str, GameSpec] = {
         ),
         _build_quadratic,
         "(x, y) = (0, 0)",
+    ),
+    "exp-gan": GameSpec(
+        "exp-gan",
+        "generator theta*z (z ~ Exp(1)) vs logistic discriminator sigma(psi (x - c)), data Exp(rate): a spiral",
+        (
+            Param("rate", "float", 2.0, "rate of the exponential data, > 0 (mean 1/rate)"),
+            Param("centre", "float", 0.5, "the discriminator's centre c"),
+            Param("n_quad", "int", 64, "Gauss-Laguerre nodes, 2..200"),
+        ),
+        lambda p, given: ExpGAN(p["rate"], p["centre"], p["n_quad"]),
+        "(theta, psi) = (1/rate, 0)",
+    ),
+    "mmd-flow": GameSpec(
+        "mmd-flow",
+        "N particles descending 1/2 MMD^2 to a target sample (Wasserstein gradient flow; one player)",
+        _particle_params(256)
+        + (Param("block", "int", 2**18, "pairs formed at once by the blocked kernel sums (memory O(block))"),),
+        _build_mmd_flow,
+        "none known (particles on the target sample when N = M)",
+    ),
+    "critic-gan": GameSpec(
+        "critic-gan",
+        "particles vs a critic f (kernel expansion on the data, or an MLP): V = E_data f - E_particles f - R",
+        _particle_params(64) + (
+            Param("critic", "choice", "kernel", "critic: kernel expansion (linear in its weights) or MLP",
+                  ("kernel", "mlp")),
+            Param("reg", "choice", "auto", "critic regularizer (kernel: rkhs|ridge; mlp: none|wd|gp|sn); "
+                  "auto = rkhs or none", ("auto",) + KERNEL_REGS + MLP_REGS),
+            Param("lam", "float", 0.1, "regularizer weight, >= 0"),
+            Param("width", "int", 32, "MLP critic width"),
+            Param("depth", "int", 2, "MLP critic depth"),
+            Param("block", "int", 2**18, "pairs formed at once by the blocked kernel sums"),
+        ),
+        _build_critic_gan,
+        "(particles, critic) = (data, 0) for the kernel critic when n = m",
+    ),
+    "mmd-gan": GameSpec(
+        "mmd-gan",
+        "particles vs a learned MLP feature map phi: MMD^2_k(phi(particles), phi(data)), optional stabilizer",
+        _particle_params(128) + (
+            Param("stabilizer", "choice", "none", "discriminator stabilizer: witness gradient penalty, weight decay",
+                  STABILIZERS),
+            Param("gamma", "float", 1.0, "stabilizer weight, >= 0"),
+            Param("features", "int", 4, "feature dimension of phi"),
+            Param("width", "int", 32, "MLP width"),
+            Param("depth", "int", 2, "MLP depth"),
+        ),
+        _build_mmd_gan,
+        "none known",
+    ),
+    "gaussian-gan": GameSpec(
+        "gaussian-gan",
+        "linear generator Gz+b on stationary Gaussian data vs quadratic discriminator x^T W x + v^T x",
+        (
+            Param("d", "int", 4, "dimension, >= 1"),
+            Param("rho", "float", 0.5, "autocorrelation of neighbours, |rho| < 1 (Sigma_ij = rho^lag)"),
+            Param("mean", "vector", None, "data mean (default zeros)"),
+            Param("gen", "choice", "circulant", "generator family", GENERATORS),
+            Param("disc", "choice", "circulant", "discriminator family (linear: no W)", DISCRIMINATORS),
+            Param("lam", "float", 0.0, "discriminator weight decay, >= 0"),
+        ),
+        _build_gaussian_gan,
+        "G = Sigma^(1/2), b = mean, W = 0, v = 0 (none for a diagonal generator)",
     ),
 }
 

@@ -10,6 +10,7 @@ from .integrate import SOLVERS, integrate, integrate_batch
 from .io import write_atomic
 from .iterate import Sweep, iterate, sweep
 from .modified import LeadingFlow, ModifiedFlow, continuous_limit, step_map, taylor_coefficients
+from .particles import ParticleRun, discrepancies, noisy_descent, particle_states
 from .registry import SCHEMES, make_scheme
 from .schemes import AGDA, EG, OGDA, OPTAX, SGA, SGDA, Anderson, Consensus, Momentum, Optax, Scheme, Splitting
 from .spectrum import (
@@ -27,6 +28,7 @@ from .trajectory import STATUS, Trajectory
 __all__ = [
     "AGDA", "EG", "OGDA", "OPTAX", "SCHEMES", "SGA", "SGDA", "SOLVERS", "STATUS", "Anderson", "CompareRow",
     "Comparison", "Consensus", "GridResult", "LeadingFlow", "MapSpectrum", "ModifiedFlow", "Momentum", "Optax",
+    "ParticleRun", "discrepancies", "noisy_descent", "particle_states",
     "Scheme", "Splitting", "SpiralStats", "StableRange", "Sweep", "Trajectory", "compare", "continuous_limit",
     "fit_order", "grid", "integrate", "integrate_batch", "iterate", "load_grid", "make_scheme", "map_jacobian",
     "map_spectrum", "run_grid", "save_grid", "spectral_radii", "spiral_stats", "spiral_theory",

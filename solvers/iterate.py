@@ -40,23 +40,27 @@ def _chunk(game, scheme, lrvec, bound, tol, n):
     """``n`` guarded steps: a diverged or converged run is frozen where it stopped.
 
     The carry is the state pytree itself (not its flat vector), so a vmapped
-    batch keeps one contiguous array per leaf.
+    batch keeps one contiguous array per leaf.  It may hold only the state's
+    floating leaves (the rest, such as an MLP's activation function, is taken
+    from the game's template): a scan carry must be arrays.
     """
+    fixed = eqx.partition(game.template(), eqx.is_inexact_array)[1]
 
     def body(carry, _):
-        z, st, status, k = carry
+        zc, st, status, k = carry
+        dyn, own_static = eqx.partition(zc, eqx.is_inexact_array)
+        z = eqx.combine(dyn, fixed)
         z2, st2 = scheme.step(game, z, st, lrvec)
         finite, big = _guard(z2)
         bad = ~finite | (big > bound)
         running = status == RUNNING
         take = running & ~bad
-        dyn2, static = eqx.partition(z2, eqx.is_inexact_array)
-        dyn = eqx.filter(z, eqx.is_inexact_array)
-        z_new = eqx.combine(_where(take, dyn2, dyn), static)
+        dyn2 = eqx.filter(z2, eqx.is_inexact_array)
+        z_new = eqx.combine(_where(take, dyn2, dyn), own_static)
         st_new = _where(take, st2, st)
         status = jnp.where(running & bad, DIVERGED, status)
         if tol is not None:
-            res = jnp.linalg.norm(flows.ravel_field(game.vector_field(z_new)))
+            res = jnp.linalg.norm(flows.ravel_field(game.vector_field(eqx.combine(z_new, fixed))))
             status = jnp.where(take & (res <= tol), CONVERGED, status)
         return (z_new, st_new, status, k + take.astype(k.dtype)), None
 
@@ -70,7 +74,8 @@ def _iterate_impl(game, scheme, v0, lr, steps, save_every, bound, tol):
     _, unravel = flows.ravel_state(game.template())
     lrvec = scheme.lr_vector(lr, game.n_players)
     z0 = unravel(v0)
-    carry = (z0, scheme.init(game, z0), jnp.asarray(RUNNING, jnp.int32), jnp.asarray(0, jnp.int32))
+    carry = (eqx.filter(z0, eqx.is_inexact_array), scheme.init(game, z0), jnp.asarray(RUNNING, jnp.int32),
+             jnp.asarray(0, jnp.int32))
     chunk = _chunk(game, scheme, lrvec, bound, tol, save_every)
 
     def outer(c, _):

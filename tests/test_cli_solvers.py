@@ -92,7 +92,7 @@ def test_bad_input(cli, argv, message):
 def test_bench_quick_writes_its_report(cli, tmp_path, monkeypatch):
     import experiments.bench as bench
 
-    tiny = {"trajectories": 64, "steps": 50, "loop_subset": 2, "ode_starts": 8, "ode_subset": 2}
+    tiny = {"trajectories": 64, "steps": 50, "loop_subset": 2, "ode_starts": 8, "ode_subset": 2, "particles": (300,)}
     monkeypatch.setitem(bench.SIZES, "quick", tiny)
     out = tmp_path / "bench.json"
     r = cli.json("bench", "--quick", "--out", str(out))
@@ -108,6 +108,10 @@ def test_bench_quick_writes_its_report(cli, tmp_path, monkeypatch):
         assert 5 <= r["per_trajectory_step"]["flops"] <= 50 and r["per_trajectory_step"]["transcendentals"] == 1
         assert 0 < r["fraction_of_matmul_flops"] and 0 < r["fraction_of_exp_rate"]
         assert r["matmul_flops_per_s"] > 1e8 and r["copy_bytes_per_s"] > 1e8
+        (p,) = rep["particles"]["rows"]
+        # The NumPy baseline runs the same blocked algorithm: the velocities agree to rounding.
+        assert p["n"] == 300 and p["max_abs_difference_vs_numpy"] < 1e-12 and p["speedup_vs_numpy"] > 0
+        assert 0 < p["fraction_of_fused_exp_sum"] and p["pairs"] == 300 * 600
 
 
 @pytest.mark.parametrize("argv", [

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from experiments import experiments_library  # noqa: F401  (registers the experiments)
+from experiments import experiments_library, particle_experiments  # noqa: F401  (registers the experiments)
 from experiments.runner import EXPERIMENTS, ExperimentContext, register, run_experiment
 
 
@@ -22,7 +22,8 @@ def test_quick_mode_reproduces_every_claim(name, tmp_path):
     report = (out / "report.md").read_text()
     assert f"{len(ctx.claims)} of {len(ctx.claims)} claims reproduced" in report
     for fig in results["figures"]:
-        assert (out / fig).read_bytes()[:4] == b"\x89PNG"
+        magic = b"GIF8" if fig.endswith(".gif") else b"\x89PNG"
+        assert (out / fig).read_bytes()[:4] == magic
     assert not list(out.glob(".tmp-*"))
 
 
