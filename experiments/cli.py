@@ -168,6 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--bound", type=float, default=1e8, help="divergence bound (default 1e8)")
     sw.add_argument("--chunk", type=int, default=16384, help="runs per chunk (bounds memory; default 16384)")
     sw.add_argument("--no-shard", action="store_true", help="do not spread chunks over local devices")
+    sw.add_argument("--coordinator", metavar="HOST:PORT",
+                    help="multi-process run: jax.distributed coordinator (with --num-processes, --process-id)")
+    sw.add_argument("--num-processes", type=int, metavar="P", help="number of processes (hosts)")
+    sw.add_argument("--process-id", type=int, metavar="I", help="this process's index, 0..P-1")
+    sw.add_argument("--distributed", action="store_true",
+                    help="multi-process run, cluster detected by jax.distributed.initialize() (SLURM, MPI, ...)")
+    sw.add_argument("--format", choices=("npz", "zarr"), default="npz",
+                    help="result file: DIR/sweep.npz (default) or DIR/sweep.zarr (needs zarr)")
     sw.add_argument("--out", required=True, metavar="DIR")
     sw.add_argument("--json", action="store_true")
 

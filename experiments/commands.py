@@ -455,15 +455,34 @@ def _axis(text: str) -> tuple[str, np.ndarray]:
 
 
 def load_sweep(folder: str):
-    """The ``sweep.npz`` of a finished ``gameflow sweep`` as a ``GridResult``."""
+    """The ``sweep.npz`` (or ``sweep.zarr``) of a finished ``gameflow sweep`` as a ``GridResult``."""
     import solvers
 
-    path = os.path.join(folder, "sweep.npz")
-    if not os.path.isfile(path):
-        raise UsageError(f"{path!r} does not exist: run gameflow sweep ... --out {folder} first")
-    with np.load(path) as d:
-        axes = [(str(n), d[f"axis_{n}"]) for n in d["axis_names"]]
-        return solvers.GridResult(*(d[k] for k in solvers.grid.FIELDS), axes=axes)
+    for name in ("sweep.npz", "sweep.zarr"):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            return solvers.grid.read_grid(path)[0]
+    missing = os.path.join(folder, "sweep.npz")
+    raise UsageError(f"{missing!r} does not exist: run gameflow sweep ... --out {folder} first")
+
+
+def _init_distributed(args: argparse.Namespace) -> None:
+    """Start ``jax.distributed`` for a multi-process sweep (before any computation)."""
+    explicit = [args.coordinator, args.num_processes, args.process_id]
+    if all(v is None for v in explicit) and not args.distributed:
+        return
+    import jax
+
+    if args.distributed:
+        if any(v is not None for v in explicit):
+            raise UsageError("give --distributed or --coordinator/--num-processes/--process-id, not both")
+        jax.distributed.initialize()
+        return
+    if any(v is None for v in explicit):
+        raise UsageError("--coordinator, --num-processes and --process-id go together")
+    if args.num_processes < 1 or not 0 <= args.process_id < args.num_processes:
+        raise UsageError(f"--process-id {args.process_id} must be in 0..{args.num_processes - 1}")
+    jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -472,6 +491,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     import solvers
 
+    if args.format == "zarr":
+        solvers.grid._zarr()  # refuse before computing anything when zarr is missing
+    _init_distributed(args)
     game, params = load_game(args.game, parse_params(args.param))
     _, scheme = _scheme(args.scheme)
     axes = [_axis(g) for g in args.grid]
@@ -515,12 +537,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     result = solvers.run_grid(game, scheme, axes, starts, args.steps, args.out, lr=lr, chunk=args.chunk,
                               bound=args.bound, tol=args.tol, shard=not args.no_shard, progress=progress)
-    solvers.save_grid(result, os.path.join(args.out, "sweep.npz"), spec)
+    if result is None:
+        raise UsageError("timed out waiting for the other processes' chunks; rerun the same command to resume")
+    solvers.save_grid(result, os.path.join(args.out, f"sweep.{args.format}"), spec)
     counts = {name: int(np.sum(result.status == code)) for code, name in enumerate(solvers.STATUS)
               if np.any(result.status == code)}
     out = {"out": args.out, "points": int(result.status.size), "shape": list(result.status.shape),
            "axes": [n for n, _ in axes] + ["start"], "status_counts": counts,
-           "rate_median": float(np.median(result.rate)), "file": os.path.join(args.out, "sweep.npz")}
+           "rate_median": float(np.median(result.rate)), "file": os.path.join(args.out, f"sweep.{args.format}")}
     if args.json:
         print(dumps(out))
         return 0

@@ -6,13 +6,17 @@ and computed in fixed-size chunks (the last one padded, so every chunk reuses
 one compiled program).  Each finished chunk is written atomically to
 ``DIR/chunks/chunk_NNNNN.npz``; a rerun skips the chunks already there and
 assembles the same final result as an uninterrupted run.  With several local
-devices each chunk is sharded over a one-dimensional device mesh.
+devices each chunk is sharded over a one-dimensional device mesh.  Across
+processes (``jax.distributed``, one per host) process ``p`` of ``P`` takes
+the chunks ``i ≡ p (mod P)``; every process then waits for the others'
+chunk files in the shared folder and assembles the same result.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -97,6 +101,8 @@ def run_grid(
     shard: bool = True,
     progress: Callable[[int, int], None] | None = None,
     stop_after: int | None = None,
+    process: tuple[int, int] | None = None,
+    wait: float | None = None,
 ) -> GridResult | None:
     """Sweep a grid in chunks, resumably; returns the assembled result.
 
@@ -115,11 +121,21 @@ def run_grid(
     - `progress`: called with ``(chunks done, chunks in all)``.
     - `stop_after`: compute at most this many new chunks, then return
       ``None`` (an interruption, for tests).
+    - `process`: ``(index, count)``; this process computes the chunks
+      ``i ≡ index (mod count)``.  Default ``(jax.process_index(),
+      jax.process_count())``: ``(0, 1)`` unless ``jax.distributed`` was
+      initialized.  `out` must be a folder every process sees.
+    - `wait`: seconds to wait for the other processes' chunks (default: as
+      long as it takes); on timeout the result is ``None`` and a rerun
+      resumes.
 
     **Returns:**
 
     The [`GridResult`][], or ``None`` when stopped early.
     """
+    index, count = (jax.process_index(), jax.process_count()) if process is None else process
+    if not (0 <= index < count):
+        raise ValueError(f"process {index} of {count}: the index must be in 0..{count - 1}")
     axes = [(str(n), np.asarray(v, float).reshape(-1)) for n, v in axes]
     names = [n for n, _ in axes]
     if len(set(names)) != len(names):
@@ -161,7 +177,7 @@ def run_grid(
     eq = game.equilibrium()
     eq_flat = None if eq is None else np.asarray(flows.ravel_state(eq)[0])
     new = 0
-    for i in range(n_chunks):
+    for i in range(index, n_chunks, count):
         path = os.path.join(folder, f"chunk_{i:05d}.npz")
         lo, hi = i * chunk, min((i + 1) * chunk, total)
         if _valid_chunk(path, hi - lo):
@@ -193,6 +209,17 @@ def run_grid(
         new += 1
         if progress:
             progress(i + 1, n_chunks)
+    if count > 1:
+        # The other processes' chunks arrive in the shared folder; poll for them.
+        deadline = None if wait is None else time.monotonic() + wait
+        pending = [i for i in range(n_chunks) if i % count != index]
+        while pending:
+            pending = [i for i in pending if not _valid_chunk(os.path.join(folder, f"chunk_{i:05d}.npz"),
+                                                              min((i + 1) * chunk, total) - i * chunk)]
+            if pending and deadline is not None and time.monotonic() > deadline:
+                return None
+            if pending:
+                time.sleep(0.2)
     return load_grid(out, axes, len(starts), chunk)
 
 
@@ -211,10 +238,65 @@ def load_grid(out: str, axes: list[tuple[str, np.ndarray]], n_starts: int, chunk
 
 
 def save_grid(result: GridResult, path: str, meta: dict[str, Any]) -> None:
-    """Write a grid result as one ``.npz`` with the axes named, atomically."""
+    """Write a grid result with its axes named, atomically: ``.npz``, or a zarr group for a ``.zarr`` path.
+
+    The arrays are ``status``, ``steps``, ``rate``, ``distance``, ``residual``
+    (shape ``axes + (n_starts,)``) and ``axis_NAME`` per axis; the axis names
+    and `meta` (the sweep's spec) go in ``axis_names``/``meta`` (npz) or the
+    group's attributes (zarr).  A zarr group is written to a temporary folder
+    and renamed into place.
+    """
     arrays = {k: getattr(result, k) for k in FIELDS}
-    arrays["axis_names"] = np.array([n for n, _ in result.axes])
     for n, v in result.axes:
         arrays[f"axis_{n}"] = v
+    names = [n for n, _ in result.axes]
+    if path.endswith(".zarr"):
+        _save_zarr(path, arrays, {"axis_names": names, "meta": meta})
+        return
+    arrays["axis_names"] = np.array(names)
     arrays["meta"] = np.array(json.dumps(meta))
     write_atomic(path, lambda f: np.savez(f, **arrays))
+
+
+def _zarr():
+    try:
+        import zarr
+    except ImportError:
+        raise ValueError("zarr output needs the zarr package: pip install -e '.[zarr]'") from None
+    return zarr
+
+
+def _save_zarr(path: str, arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> None:
+    import shutil
+    import tempfile
+
+    zarr = _zarr()
+    parent = os.path.dirname(os.path.abspath(path))
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-", suffix=".zarr")
+    try:
+        zarr.save_group(tmp, **arrays)
+        group = zarr.open_group(tmp, mode="r+")
+        group.attrs.update(json.loads(json.dumps(attrs)))
+        if os.path.exists(path):  # a folder cannot be renamed over a non-empty one: swap
+            old = tmp + ".old"
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_grid(path: str) -> tuple[GridResult, dict[str, Any]]:
+    """Read what [`save_grid`][] wrote (``.npz`` or ``.zarr``): the result and its spec."""
+    if path.endswith(".zarr"):
+        group = _zarr().open_group(path, mode="r")
+        names = list(group.attrs["axis_names"])
+        axes = [(str(n), np.asarray(group[f"axis_{n}"][...])) for n in names]
+        result = GridResult(*(np.asarray(group[k][...]) for k in FIELDS), axes=axes)
+        return result, dict(group.attrs["meta"])
+    with np.load(path) as d:
+        axes = [(str(n), d[f"axis_{n}"]) for n in d["axis_names"]]
+        return GridResult(*(d[k] for k in FIELDS), axes=axes), json.loads(str(d["meta"]))

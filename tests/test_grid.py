@@ -81,6 +81,67 @@ def test_sharded_equals_unsharded_bit_for_bit(tmp_path):
     assert p.stdout.split() == ["4", "True"]
 
 
+def test_processes_share_the_chunks(tmp_path):
+    whole = run(tmp_path / "whole")
+    # Process 0 of 2 does its chunks, then gives up waiting for process 1's.
+    assert run(tmp_path / "split", process=(0, 2), wait=0.0) is None
+    names = sorted(p.name for p in (tmp_path / "split" / "chunks").glob("*.npz"))
+    assert names == [f"chunk_{i:05d}.npz" for i in range(0, len(names) * 2, 2)]
+    # Process 1 does the rest and finds every chunk: the same result as one process.
+    split = run(tmp_path / "split", process=(1, 2), wait=0.0)
+    for k in solvers.grid.FIELDS:
+        assert np.array_equal(getattr(split, k), getattr(whole, k)), k
+    with pytest.raises(ValueError, match="process 2 of 2"):
+        run(tmp_path / "bad", process=(2, 2))
+
+
+def test_zarr_and_npz_outputs_read_back_the_same(cli, tmp_path, monkeypatch):
+    pytest.importorskip("zarr")
+    result = run(tmp_path / "g")
+    meta = {"game": "dirac-gan", "note": [1, 2]}
+    for name in ("r.npz", "r.zarr", "r.zarr"):  # the second zarr write replaces the first, atomically
+        solvers.save_grid(result, str(tmp_path / name), meta)
+        back, m = solvers.grid.read_grid(str(tmp_path / name))
+        assert m == meta and [n for n, _ in back.axes] == ["lr", "gamma"]
+        for k in solvers.grid.FIELDS:
+            assert np.array_equal(getattr(back, k), getattr(result, k)), k
+    assert not list(tmp_path.glob(".tmp-*"))
+    r = cli.json("sweep", "dirac-gan", "--param", "reg=r1", "--scheme", "sgda", "--grid", "lr=0.1:1:3",
+                 "--grid", "gamma=0:1:2", "--steps", "20", "--format", "zarr", "--out", str(tmp_path / "s"))
+    assert r["file"].endswith("sweep.zarr") and r["points"] == 6
+    code, _, err = cli.run("plot", "--kind", "sweep", "--from", str(tmp_path / "s"), "-o", str(tmp_path / "s.png"))
+    assert code == 0, err
+    monkeypatch.setitem(sys.modules, "zarr", None)  # as if not installed
+    code, out, err = cli.run("sweep", "dirac-gan", "--scheme", "sgda", "--grid", "lr=0.1:1:3", "--steps", "5",
+                             "--format", "zarr", "--out", str(tmp_path / "t"))
+    assert code == 2 and "pip install -e '.[zarr]'" in err and not (tmp_path / "t").exists()
+
+
+def test_two_processes_over_loopback_with_jax_distributed(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [sys.executable, "-m", "experiments", "sweep", "dirac-gan", "--param", "reg=r1", "--scheme", "sgda",
+            "--grid", "lr=0.01:1:8:log", "--grid", "gamma=0.1:1:5", "--inits", "3", "--steps", "200",
+            "--chunk", "16", "--json"]
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    root = os.path.dirname(os.path.dirname(__file__))
+    procs = [subprocess.Popen(argv + ["--out", str(tmp_path / "two"), "--coordinator", f"127.0.0.1:{port}",
+                                      "--num-processes", "2", "--process-id", str(i)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=root)
+             for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    one = subprocess.run(argv + ["--out", str(tmp_path / "one")], capture_output=True, text=True, env=env,
+                         cwd=root, timeout=300)
+    assert one.returncode == 0, one.stderr[-2000:]
+    a, b = np.load(tmp_path / "two" / "sweep.npz"), np.load(tmp_path / "one" / "sweep.npz")
+    for k in solvers.grid.FIELDS:
+        assert np.array_equal(a[k], b[k]), k
+
+
 def test_cli_sweep_resume_and_plot(cli, tmp_path):
     out = tmp_path / "sw"
     argv = ["sweep", "dirac-gan", "--param", "reg=r1", "--scheme", "sgda", "--grid", "lr=0.05:3:6:log",
@@ -113,6 +174,10 @@ def test_cli_sweep_resume_and_plot(cli, tmp_path):
      "need 0 < LO < HI"),
     (["plot", "--kind", "sweep", "--from", "/nonexistent", "-o", "x.png"], "does not exist: run gameflow sweep"),
     (["plot", "-o", "x.png"], "name a game"),
+    (["sweep", "dirac-gan", "--scheme", "sgda", "--grid", "lr=0.1:1:3", "--steps", "5", "--out", "x",
+      "--coordinator", "127.0.0.1:1"], "go together"),
+    (["sweep", "dirac-gan", "--scheme", "sgda", "--grid", "lr=0.1:1:3", "--steps", "5", "--out", "x",
+      "--coordinator", "127.0.0.1:1", "--num-processes", "2", "--process-id", "2"], "--process-id 2 must be in 0..1"),
 ])
 def test_cli_sweep_bad_input(cli, argv, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
