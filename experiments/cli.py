@@ -182,8 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="draw a phase portrait, spectrum, convergence, order or sweep picture")
     pl.add_argument("game", nargs="?", help="the game (not needed with --from)")
     pl.add_argument("--param", action="append", metavar="NAME=VALUE")
-    pl.add_argument("--kind", choices=("portrait", "spectrum", "convergence", "order", "sweep", "animation"),
-                    default="portrait", help="animation writes a GIF (-o FILE.gif)")
+    pl.add_argument("--kind", choices=("portrait", "spectrum", "convergence", "order", "sweep", "animation",
+                                       "particles"),
+                    default="portrait",
+                    help="animation writes a GIF (-o FILE.gif); particles: snapshots over the witness (PNG) or a GIF")
     pl.add_argument("--scheme", action="append", metavar="NAME[:k=v,...]", help="repeatable (default sgda, agda)")
     pl.add_argument("--lr", action="append", metavar="H", help="one for all schemes, or one per scheme (default 0.1)")
     pl.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")

@@ -362,6 +362,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from . import figures
 
     ext = ".gif" if args.kind == "animation" else ".png"
+    if args.kind == "particles" and args.output.lower().endswith(".gif"):
+        ext = ".gif"
     if not args.output.lower().endswith(ext):
         raise UsageError(f"-o {args.output!r} must name a {ext} file for --kind {args.kind}")
     if args.from_dir is not None:
@@ -380,6 +382,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UsageError(f"--steps {args.steps} must be >= 1")
     if not (np.isfinite(args.t_end) and args.t_end > 0):
         raise UsageError(f"--t-end {args.t_end} must be positive and finite")
+    if args.kind == "particles":
+        if not isinstance(game, flows.particles.PARTICLE_GAMES):
+            names = ", ".join(n for n, s in flows.GAMES.items() if n in ("mmd-flow", "critic-gan", "mmd-gan"))
+            raise UsageError(f"--kind particles draws particle games ({names}), not {args.game}")
+        label, scheme, h = runs[0]
+        title = f"{args.game}: {label}, h = {h:g}, {args.steps} steps"
+        if ext == ".gif":
+            figures.particle_animation(game, scheme, h, args.steps, args.output)
+        else:
+            figures.save(figures.particle_figure(game, scheme, h, args.steps, title), args.output)
+        print(f"wrote {args.output}")
+        return 0
     if args.kind in ("portrait", "animation") and flows.state_size(game.template()) < 2:
         raise UsageError("a phase portrait needs a state of at least 2 numbers")
     if args.kind == "portrait":

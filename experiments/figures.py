@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # off-screen: the CLI writes files, it never opens windows
 
+import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -18,7 +19,7 @@ import solvers  # noqa: E402
 from . import plots  # noqa: E402
 from .io import write_atomic  # noqa: E402
 
-KINDS = ("portrait", "spectrum", "convergence", "order", "sweep", "animation")
+KINDS = ("portrait", "spectrum", "convergence", "order", "sweep", "animation", "particles")
 COLORS = ("tab:red", "tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:cyan")
 
 
@@ -164,4 +165,42 @@ def animation(game, runs, z0, t_end, flow=None, path: str = "trajectories.gif", 
     grid = {k: v[np.linspace(0, len(v) - 1, 400).astype(int)] for k, v in trajs.items()}
     anim = plots.animate(ax, grid, frames=frames)
     plots.save_gif(anim, path)
+    plt.close(fig)
+
+
+def particle_run(game, scheme, lr: float, steps: int, frames: int = 20):
+    """Run `scheme` on a particle game; returns ``(times, states, particle frames)``."""
+    every = max(1, steps // frames)
+    steps = every * max(1, steps // every)
+    tr = solvers.iterate(game, scheme, game.start(), lr, steps, save_every=every)
+    return np.asarray(tr.ts), np.asarray(tr.states), solvers.particle_states(tr.states, game), tr.status_name()
+
+
+def particle_figure(game, scheme, lr: float, steps: int, title: str = ""):
+    """Four snapshots of the particles over the game's witness (or critic), and the discrepancies against time."""
+    ts, states, frames, status = particle_run(game, scheme, lr, steps)
+    unravel = flows.ravel_state(game.template())[1]
+    target = np.asarray(game.target)
+    picks = np.unique(np.linspace(0, len(frames) - 1, 4).astype(int))
+    fig, axs = plt.subplots(1, len(picks) + 1, figsize=(4 * (len(picks) + 1), 4.2))
+    allp = np.concatenate([frames.reshape(-1, frames.shape[-1]), target])[:, :2]
+    lo, hi = allp.min(axis=0) - 0.5, allp.max(axis=0) + 0.5
+    two_d = frames.shape[-1] == 2
+    for ax, i in zip(axs, picks):
+        z = unravel(jnp.asarray(states[i]))
+        bg = (lambda T, z=z: game.witness_at(z, T)) if two_d else None
+        plots.particle_snapshot(ax, frames[i], target, witness=bg, lim=(lo[0], hi[0], lo[1], hi[1]),
+                                title=f"t = {ts[i]:.3g}")
+    d = solvers.discrepancies(frames, target)
+    plots.metric_plot(axs[-1], ts, {"MMD² (Gaussian)": d["mmd2"], "energy distance": d["energy"]})
+    axs[-1].set_title(f"to the target ({status})", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def particle_animation(game, scheme, lr: float, steps: int, path: str, frames: int = 40) -> None:
+    """A GIF of the particles moving towards the target."""
+    _, _, snaps, _ = particle_run(game, scheme, lr, steps, frames)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    plots.save_gif(plots.animate_particles(ax, snaps, np.asarray(game.target)), path, fps=8)
     plt.close(fig)

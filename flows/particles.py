@@ -170,6 +170,10 @@ class MMDFlow(Game):
         X = z[0]
         return (-witness(self.kernel, X, self.target, X, grad=True, block=self.block)[1],)
 
+    def witness_at(self, z: State, T: jax.Array) -> jax.Array:
+        """The witness ``f`` of the particles in `z` at points `T` (what the particles descend)."""
+        return witness(self.kernel, z[0], self.target, jnp.asarray(T, z[0].dtype), block=self.block)[0]
+
     def velocity_at(self, X: jax.Array, T: jax.Array) -> jax.Array:
         """The MMD flow's velocity field ``-∇f`` of particles `X`, evaluated at points `T`."""
         return -witness(self.kernel, X, self.target, T, grad=True, block=self.block)[1]
@@ -302,6 +306,10 @@ class CriticGAN(Game):
         spectral = self.reg == "sn"
         return jax.vmap(lambda t: _apply(psi, t, spectral))(T)
 
+    def witness_at(self, z: State, T: jax.Array) -> jax.Array:
+        """The critic ``f_ψ`` at points `T` (the particles climb it)."""
+        return self.critic_fn(z[1], jnp.asarray(T, z[0].dtype))
+
     def penalty(self, psi: Any) -> jax.Array:
         """The regularizer ``R(ψ)``."""
         if self.critic == "kernel":
@@ -408,6 +416,12 @@ class MMDGAN(Game):
     def features(self, psi: eqx.nn.MLP, T: jax.Array) -> jax.Array:
         """``φ_ψ`` at points ``T`` (``(P, d)`` → ``(P, features)``)."""
         return jax.vmap(lambda t: _apply(psi, t))(T)
+
+    def witness_at(self, z: State, T: jax.Array) -> jax.Array:
+        """The feature-space witness ``mean_i k(φ(t), φ(x_i)) - mean_m k(φ(t), φ(y_m))`` at points `T`."""
+        X, psi = z
+        return witness(self.kernel, self.features(psi, X), self.features(psi, self.target),
+                       self.features(psi, jnp.asarray(T, X.dtype)), block=None)[0]
 
     def discrepancy(self, z: State) -> jax.Array:
         """``MMD²_k`` between the particles and the data in feature space."""

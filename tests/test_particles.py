@@ -266,3 +266,16 @@ def test_particle_plots_render_and_return_artists(tmp_path):
     plots.save_gif(anim, str(tmp_path / "p.gif"))
     assert (tmp_path / "p.gif").read_bytes()[:3] == b"GIF"
     plt.close(fig)
+
+
+def test_cli_plot_particles(cli, tmp_path):
+    out = tmp_path / "p.png"
+    code, _, err = cli.run("plot", "mmd-flow", "--param", "n=40", "--kind", "particles", "--scheme", "sgda",
+                           "--lr", "1", "--steps", "40", "-o", str(out))
+    assert code == 0 and out.read_bytes()[:4] == b"\x89PNG", err
+    gif = tmp_path / "p.gif"
+    code, _, err = cli.run("plot", "critic-gan", "--param", "n=12", "--kind", "particles", "--steps", "20",
+                           "-o", str(gif))
+    assert code == 0 and gif.read_bytes()[:4] == b"GIF8", err
+    code, _, err = cli.run("plot", "dirac-gan", "--kind", "particles", "-o", str(tmp_path / "x.png"))
+    assert code == 2 and "--kind particles draws particle games" in err
