@@ -441,7 +441,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.list:
         for e in EXPERIMENTS.values():
-            print(f"{e.name:<12} {e.description}")
+            print(f"{e.name:<16} {e.description}")
         return 0
     if not args.name:
         raise UsageError(f"name an experiment ({', '.join(EXPERIMENTS)}) or give --list")
