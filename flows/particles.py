@@ -125,6 +125,15 @@ def _check_particles(x0: Any, what: str) -> jax.Array:
     return x0
 
 
+def _check_pair(x0: Any, target: Any, name: str) -> tuple[jax.Array, jax.Array]:
+    """Validated particles and target sample of the same dimension."""
+    x0 = _check_particles(x0, f"{name} x0")
+    target = _check_particles(target, f"{name} target")
+    if target.shape[1] != x0.shape[1]:
+        raise ValueError(f"{name}: particles are {x0.shape[1]}-D but the target is {target.shape[1]}-D")
+    return x0, target
+
+
 class MMDFlow(Game):
     """Particles descending ``½ MMD²(μ, ν)`` towards a fixed target sample.
 
@@ -150,10 +159,7 @@ class MMDFlow(Game):
     block: int | None = eqx.field(static=True, default=BLOCK)
 
     def __init__(self, x0, target, kernel, block=BLOCK):
-        self.x0 = _check_particles(x0, "MMDFlow x0")
-        self.target = _check_particles(target, "MMDFlow target")
-        if self.target.shape[1] != self.x0.shape[1]:
-            raise ValueError(f"MMDFlow: particles are {self.x0.shape[1]}-D but the target is {self.target.shape[1]}-D")
+        self.x0, self.target = _check_pair(x0, target, "MMDFlow")
         self.kernel = kernel
         self.block = block
 
@@ -263,11 +269,8 @@ class CriticGAN(Game):
 
     def __init__(self, x0, target, *, critic="kernel", reg=None, lam=0.1, kernel=None, centres=None,
                  width=32, depth=2, seed=0, block=BLOCK):
-        self.x0 = _check_particles(x0, "CriticGAN x0")
-        self.target = _check_particles(target, "CriticGAN target")
+        self.x0, self.target = _check_pair(x0, target, "CriticGAN")
         d = self.x0.shape[1]
-        if self.target.shape[1] != d:
-            raise ValueError(f"CriticGAN: particles are {d}-D but the target is {self.target.shape[1]}-D")
         if critic not in CRITICS:
             raise ValueError(f"critic {critic!r} is not one of {', '.join(CRITICS)}")
         regs = KERNEL_REGS if critic == "kernel" else MLP_REGS
@@ -392,11 +395,8 @@ class MMDGAN(Game):
 
     def __init__(self, x0, target, *, kernel=None, stabilizer="none", gamma=1.0, features=4, width=32, depth=2,
                  seed=0):
-        self.x0 = _check_particles(x0, "MMDGAN x0")
-        self.target = _check_particles(target, "MMDGAN target")
+        self.x0, self.target = _check_pair(x0, target, "MMDGAN")
         d = self.x0.shape[1]
-        if self.target.shape[1] != d:
-            raise ValueError(f"MMDGAN: particles are {d}-D but the target is {self.target.shape[1]}-D")
         if stabilizer not in STABILIZERS:
             raise ValueError(f"stabilizer {stabilizer!r} is not one of {', '.join(STABILIZERS)}")
         if not (math.isfinite(float(gamma)) and float(gamma) >= 0):
