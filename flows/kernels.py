@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -46,7 +45,6 @@ class Kernel(eqx.Module):
 
     name: str = eqx.field(static=True)
     scale: float = 1.0
-    names: ClassVar[tuple[str, ...]] = KERNELS
 
     def __check_init__(self):
         if self.name not in KERNELS:
