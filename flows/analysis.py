@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .compile import jit
 from .flow import Flow
 from .game import Game
 from .state import State, ravel_field, ravel_state
@@ -77,13 +78,13 @@ def jacobian(source: Any, z: State) -> np.ndarray:
     (row ``i``: derivative of velocity component ``i``).
     """
     f, v0 = flat_field(source, z)
-    return np.asarray(jax.jit(jax.jacfwd(f))(v0), dtype=np.float64)
+    return np.asarray(jit(jax.jacfwd(f))(v0), dtype=np.float64)
 
 
 def residual(source: Any, z: State) -> float:
     """Euclidean norm of the field at `z` (zero at a stationary point)."""
     f, v0 = flat_field(source, z)
-    return float(jnp.linalg.norm(jax.jit(f)(v0)))
+    return float(jnp.linalg.norm(jit(f)(v0)))
 
 
 def _eig2(J: np.ndarray) -> np.ndarray:

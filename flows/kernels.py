@@ -9,10 +9,14 @@ kernel sum and its gradient:
 
 [`kernel_sums`][] evaluates them a block of pairs at a time under
 ``lax.map``: rows of ``x`` in blocks against all ``y``, so memory stays
-``O(block)`` and never ``N × M``: ``N = 10⁵`` particles in 2-D fit on a laptop.  Pairwise squared
-distances are formed from differences (not ``|x|² + |y|² - 2x·y``), so nearby
-points keep full relative accuracy and blocked and dense sums agree to
-rounding.
+``O(block)`` and never ``N × M``: ``N = 10⁵`` particles in 2-D fit on a laptop.
+Differences are formed coordinate by coordinate (not ``|x|² + |y|² - 2x·y``)
+and the gradient is summed from them, so nearby points keep full relative
+accuracy and blocked and dense sums agree to rounding.  A block is either one
+fused multi-output reduction (one kernel evaluation per pair feeds every sum;
+inside gameflow's compiled entry points, see ``flows.compile``) or kernel
+matrices times the weights (elsewhere); derivatives of any order go through
+the second.
 
 References: A. Gretton et al., "A kernel two-sample test", JMLR 2012 (MMD);
 G. Székely, M. Rizzo, "Energy statistics", 2013 (energy distance as the MMD of
@@ -28,8 +32,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .compile import fused_reductions, jit
+
 KERNELS = ("gaussian", "imq", "energy")
-BLOCK = 2**18
+BLOCK = 2**20
 
 
 class Kernel(eqx.Module):
@@ -84,28 +90,78 @@ def _pad(a: jax.Array, n: int, axis: int = 0) -> jax.Array:
     return jnp.pad(a, widths)
 
 
-def _pair_block(kernel: Kernel, xb, yb, wb, grad: bool):
-    # Squared distances coordinate by coordinate: one fused elementwise pass,
-    # and exact for coincident points (no |x|² + |y|² - 2x·y cancellation).
+def _differences(xb, yb):
+    # Coordinate differences and squared distances in one fused elementwise
+    # pass; exact for coincident points (no |x|² + |y|² - 2x·y cancellation).
+    diffs = [xb[:, c][:, None] - yb[:, c][None, :] for c in range(xb.shape[1])]
     d2 = 0.0
-    for c in range(xb.shape[1]):
-        dc = xb[:, c][:, None] - yb[:, c][None, :]
+    for dc in diffs:
         d2 = d2 + dc * dc
+    return diffs, d2
+
+
+def _matmul_block(kernel: Kernel, xb, yb, wb, grad: bool):
+    """One block as kernel matrices times the weights (differentiable; fast under any compiler options)."""
+    diffs, d2 = _differences(xb, yb)
     k, dk = kernel.profile(d2)
     s = k @ wb
     if not grad:
         return s, None
+    # g_i = 2 Σ_j w_j φ'_ij (x_i - y_j), from the differences (x_i Σ φ' - Σ φ' y_j would cancel where φ'
+    # is large); for the Gaussian φ' = -φ/(2 s²), so the kernel matrix serves the gradient too.
+    a, scale = (k, -1.0 / (kernel.scale * kernel.scale)) if kernel.name == "gaussian" else (dk, 2.0)
+    return s, scale * jnp.stack([(a * dc) @ wb for dc in diffs], axis=1)
+
+
+def _fused_block(kernel: Kernel, xb, yb, wb, grad: bool):
+    """One block as a single fused pass: one kernel evaluation per pair feeds every sum at once.
+
+    The gradient sums ``Σ_j w_j φ'_ij (x_i - y_j)`` directly from the differences, which avoids the
+    cancellation of the matrix form's ``x_i Σ φ' - Σ φ' y_j`` (large where φ' is, near the energy
+    kernel's singular point).
+    """
     if kernel.name == "gaussian":
-        # φ' = -φ/(2 s²): reuse the kernel matrix instead of forming a second one.
-        a, scale = k, -0.5 / (kernel.scale * kernel.scale)
-        sa = s
+        # In units of s√2 the kernel is exp(-r²): no scaling inside the loop;
+        # ∇ₓk = -(x - y) k / s² = -(√2 / s) (x' - y') k, applied after the sums.
+        unit = 1.0 / (math.sqrt(2.0) * kernel.scale)
+        diffs, d2 = _differences(xb * unit, yb * unit)
+        k = jnp.exp(-d2)
+        wa, factor = k * wb, -math.sqrt(2.0) / kernel.scale
     else:
-        a, scale = dk, 1.0
-        sa = dk @ wb
-    cols = jnp.stack([a @ (wb * yb[:, c]) for c in range(yb.shape[1])], axis=1)
-    return s, 2.0 * scale * (xb * sa[:, None] - cols)
+        diffs, d2 = _differences(xb, yb)
+        k, dk = kernel.profile(d2)
+        wa, factor = dk * wb, 2.0
+    ops = [k * wb] + ([wa * dc for dc in diffs] if grad else [])
+    zeros = tuple(jnp.zeros((), k.dtype) for _ in ops)
+    sums = jax.lax.reduce(tuple(ops), zeros, lambda p, q: tuple(u + v for u, v in zip(p, q)), (1,))
+    return sums[0], (factor * jnp.stack(sums[1:], axis=1) if grad else None)
 
 
+def _blocked(pair_block, kernel, X, Y, w, grad: bool, rows: int):
+    n, d = X.shape
+    if rows >= n:
+        return pair_block(kernel, X, Y, w, grad)
+    # Padded rows are evaluated and dropped; lax.map runs the blocks in turn.
+    Xp = _pad(X, rows).reshape(-1, rows, d)
+    s, g = jax.lax.map(lambda xb: pair_block(kernel, xb, Y, w, grad), Xp)
+    return s.reshape(-1)[:n], (g.reshape(-1, d)[:n] if grad else None)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5))
+def _fused_sums(kernel, X, Y, w, grad: bool, rows: int):
+    return _blocked(_fused_block, kernel, X, Y, w, grad, rows)
+
+
+@_fused_sums.defjvp
+def _fused_sums_jvp(grad, rows, primals, tangents):
+    # XLA has no derivative of a multi-operand reduction: derivatives (of any
+    # order) go through the kernel-matrix form, which computes the same sums.
+    out = _fused_sums(*primals, grad, rows)
+    _, dout = jax.jvp(lambda *p: _blocked(_matmul_block, *p, grad, rows), primals, tangents)
+    return out, dout
+
+
+@jit
 def kernel_sums(
     kernel: Kernel,
     X: jax.Array,
@@ -114,6 +170,7 @@ def kernel_sums(
     *,
     grad: bool = False,
     block: int | None = BLOCK,
+    fused: bool | None = None,
 ) -> tuple[jax.Array, jax.Array | None]:
     """Weighted kernel sums over all pairs, in blocks of rows.
 
@@ -125,8 +182,15 @@ def kernel_sums(
     - `grad`: also return the gradients in ``x``.
     - `block`: how many pairs to form at once: rows of `X` go in blocks of
       ``max(1, block // M)`` against all of `Y`, so memory is ``O(block)``
-      (default ``2¹⁸`` pairs, 2 MiB per matrix in float64); ``None`` forms
-      all ``N × M`` pairs at once (dense).
+      (default ``2²⁰`` pairs: 8 MiB per matrix in float64 in the matrix form;
+      the fused form forms none); ``None`` forms all ``N × M`` pairs at once
+      (dense).
+    - `fused`: evaluate each block as one fused multi-output reduction
+      (``True``) or as kernel matrices times the weights (``False``); the
+      default follows ``flows.compile.fused_reductions()``: fused inside
+      gameflow's compiled entry points, whose compiler options make it fast
+      (see ``flows.compile``).  Both give the same sums to rounding, and both
+      differentiate to any order.
 
     **Returns:**
 
@@ -137,26 +201,21 @@ def kernel_sums(
     Y = jnp.asarray(Y, X.dtype)
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
         raise ValueError(f"kernel_sums: X {X.shape} and Y {Y.shape} must be (N, d) and (M, d) with the same d")
-    n, d = X.shape
-    m = Y.shape[0]
+    n, m = X.shape[0], Y.shape[0]
     w = jnp.full((m,), 1.0 / m, X.dtype) if w is None else jnp.asarray(w, X.dtype)
     if block is not None and block < 1:
         raise ValueError(f"kernel_sums: block={block} must be >= 1")
     rows = n if block is None else max(1, min(n, block // m))
-    if rows >= n:
-        return _pair_block(kernel, X, Y, w, grad)
-    # Padded rows are evaluated and dropped; lax.map runs the blocks in turn.
-    Xp = _pad(X, rows).reshape(-1, rows, d)
-    s, g = jax.lax.map(lambda xb: _pair_block(kernel, xb, Y, w, grad), Xp)
-    s = s.reshape(-1)[:n]
-    return s, (g.reshape(-1, d)[:n] if grad else None)
+    if fused_reductions() if fused is None else fused:
+        return _fused_sums(kernel, X, Y, w, bool(grad), rows)
+    return _blocked(_matmul_block, kernel, X, Y, w, bool(grad), rows)
 
 
 def _weights_pair(X, Y):
     return jnp.full((X.shape[0],), 1.0 / X.shape[0], X.dtype), jnp.full((Y.shape[0],), 1.0 / Y.shape[0], X.dtype)
 
 
-@eqx.filter_jit
+@jit
 def mmd2(kernel: Kernel, X: jax.Array, Y: jax.Array, *, block: int | None = BLOCK) -> jax.Array:
     """Squared maximum mean discrepancy between two equally weighted samples.
 

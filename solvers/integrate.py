@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import diffrax
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import flows
 from flows import Flow
+from flows.compile import jit
 
 from .iterate import _flat_start
 from .trajectory import COMPLETED, DIVERGED, FAILED, Trajectory
@@ -59,8 +59,8 @@ def _solve_impl(flow, v0, ts, solver, rtol, atol, dt0, max_steps, bound):
     return Trajectory(ts, ys_clean, sol.stats["num_accepted_steps"], status, ys_clean[-1])
 
 
-_solve_jit = eqx.filter_jit(_solve_impl)
-_solve_batch_jit = eqx.filter_jit(
+_solve_jit = jit(_solve_impl)
+_solve_batch_jit = jit(
     lambda flow, v0s, ts, solver, rtol, atol, dt0, max_steps, bound: jax.vmap(
         lambda v0: _solve_impl(flow, v0, ts, solver, rtol, atol, dt0, max_steps, bound))(v0s))
 

@@ -17,6 +17,7 @@ import numpy as np
 
 import flows
 from flows import Game
+from flows.compile import jit
 
 from .schemes import Scheme
 from .trajectory import CONVERGED, DIVERGED, MAX_STEPS, Trajectory
@@ -90,7 +91,7 @@ def _iterate_impl(game, scheme, v0, lr, steps, save_every, bound, tol):
     return Trajectory(ts, states, k, status, flows.ravel_state(z)[0])
 
 
-_iterate_jit = eqx.filter_jit(_iterate_impl)
+_iterate_jit = jit(_iterate_impl)
 
 
 def _check_run_args(lr, steps, save_every, bound):
@@ -252,8 +253,8 @@ def _sweep_chunked_impl(game, scheme, v0s, lrs, pvals, names, steps, bound, eq, 
     return Sweep(final, status, ks, res, dist)
 
 
-_sweep_jit = eqx.filter_jit(_sweep_impl)
-_sweep_chunked_jit = eqx.filter_jit(_sweep_chunked_impl)
+_sweep_jit = jit(_sweep_impl)
+_sweep_chunked_jit = jit(_sweep_chunked_impl)
 CHUNK = 16
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import flows
+from flows.compile import jit
 
 
 class ParticleRun(NamedTuple):
@@ -31,7 +31,7 @@ class ParticleRun(NamedTuple):
     particles: np.ndarray
 
 
-@eqx.filter_jit
+@jit
 def _noisy_descent(game, X0, lr, noise, key, n_save, every):
     def step(carry, _):
         X, k = carry

@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import flows
 from flows import Game
+from flows.compile import jit
 
 from .schemes import Anderson, Scheme
 
@@ -64,7 +64,7 @@ def _extended(game: Game, scheme: Scheme, z):
     return phi, warm
 
 
-@eqx.filter_jit
+@jit
 def _jacobians(game, scheme, z, lrs):
     phi, warm = _extended(game, scheme, z)
 
@@ -230,7 +230,7 @@ class _RotationScaling(Game):
         return (self.a * x - self.b * y, self.b * x + self.a * y)
 
 
-@eqx.filter_jit
+@jit
 def _region_jacobians(scheme, a, b):
     def one(ai, bi):
         game = _RotationScaling(ai, bi)

@@ -28,9 +28,10 @@ def test_blocked_and_dense_kernel_sums_agree(name, block):
     w = RNG.standard_normal(131)
     k = Kernel(name, 0.7)
     s1, g1 = kernel_sums(k, X, Y, w, grad=True, block=None)
-    s2, g2 = kernel_sums(k, X, Y, w, grad=True, block=block)
-    assert float(jnp.max(jnp.abs(s1 - s2))) < 1e-12
-    assert float(jnp.max(jnp.abs(g1 - g2))) < 1e-12
+    for fused in (True, False):  # both formulations, blocked against dense
+        s2, g2 = kernel_sums(k, X, Y, w, grad=True, block=block, fused=fused)
+        assert float(jnp.max(jnp.abs(s1 - s2))) < 1e-12
+        assert float(jnp.max(jnp.abs(g1 - g2))) < 1e-12
     # The closed-form gradient equals autodiff of the kernel (0 at coincident points for energy).
     ga = jax.vmap(jax.grad(lambda x: jnp.dot(jax.vmap(lambda y: k(x, y))(jnp.asarray(Y)), w)))(jnp.asarray(X))
     assert float(jnp.max(jnp.abs(g1 - ga))) < 1e-11
