@@ -12,7 +12,10 @@ So gameflow's jitted entry points ([`jit`][] below: the solvers, the local
 analysis, the discrepancies) compile with :data:`COMPILER_OPTIONS`, which
 allow reassociation and FMA contraction but keep NaN, infinity, division and
 library functions (``exp``, ``sqrt``) exact, so results change at the
-rounding level only and divergence is still detected.  While tracing such an
+rounding level only and divergence is still detected.  (Reassociation does
+break code that relies on the order of operations, such as compensated
+summation or a Cody-Waite range reduction: gameflow has none; do not pass
+such code through [`jit`][].)  While tracing such an
 entry point, [`fused_reductions`][] is true and the kernel sums use their
 fused form; anywhere else (a user's own ``jax.jit``) they use the kernel
 matrix times the weights, which is fast under any options.  Options given to
@@ -62,9 +65,10 @@ def jit(fun: Callable | None = None, **jitkwargs) -> Callable:
 
     Called at the top level, `fun` is compiled with :data:`COMPILER_OPTIONS`
     and traced with [`fused_reductions`][] true.  Called inside another trace
-    (a user's ``jax.jit``, ``vmap`` or ``grad``), `fun` is simply inlined:
-    the enclosing compilation decides the options, so the formulation is left
-    as the enclosing trace chose it.
+    (a user's ``jax.jit``, ``vmap`` or ``grad``), `fun` goes through a plain
+    ``eqx.filter_jit`` (inlined into an enclosing jit): the enclosing
+    compilation decides the options, so the formulation is left as the
+    enclosing trace chose it.
 
     **Arguments:**
 
@@ -86,11 +90,12 @@ def jit(fun: Callable | None = None, **jitkwargs) -> Callable:
             _FUSED.reset(token)
 
     compiled = eqx.filter_jit(traced, compiler_options=COMPILER_OPTIONS, **jitkwargs)
+    # Inside another trace JAX refuses compiler options; a plain jit is inlined
+    # into an enclosing jit and still compiles under an eager vmap or grad.
+    plain = eqx.filter_jit(fun, **jitkwargs)
 
     @functools.wraps(fun)
     def call(*args, **kwargs):
-        if _inside_trace(args, kwargs):
-            return fun(*args, **kwargs)
-        return compiled(*args, **kwargs)
+        return (plain if _inside_trace(args, kwargs) else compiled)(*args, **kwargs)
 
     return call
