@@ -440,8 +440,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import EXPERIMENTS, run_experiment
 
     if args.list:
+        width = max(len(name) for name in EXPERIMENTS)
         for e in EXPERIMENTS.values():
-            print(f"{e.name:<16} {e.description}")
+            print(f"{e.name:<{width}}  {e.description}")
         return 0
     if not args.name:
         raise UsageError(f"name an experiment ({', '.join(EXPERIMENTS)}) or give --list")

@@ -44,6 +44,9 @@ def test_an_interrupted_run_leaves_no_half_written_result(tmp_path):
 def test_cli_run(cli, tmp_path):
     code, out, _ = cli.run("run", "--list")
     assert code == 0 and all(name in out for name in EXPERIMENTS)
+    # Descriptions start in one column, however long the names.
+    lines = out.strip().splitlines()
+    assert len({line.index(EXPERIMENTS[line.split()[0]].description) for line in lines}) == 1
     r = cli.json("run", "timescale", "--quick", "--out", str(tmp_path / "t"))
     assert r["passed"] == r["total"] == 3
     code, out, err = cli.run("run", "nosuch")
