@@ -154,7 +154,7 @@ def _fused_sums(kernel, X, Y, w, grad: bool, rows: int):
 
 @_fused_sums.defjvp
 def _fused_sums_jvp(grad, rows, primals, tangents):
-    # XLA has no derivative of a multi-operand reduction: derivatives (of any
+    # JAX has no derivative rule for a multi-operand lax.reduce: derivatives (of any
     # order) go through the kernel-matrix form, which computes the same sums.
     out = _fused_sums(*primals, grad, rows)
     _, dout = jax.jvp(lambda *p: _blocked(_matmul_block, *p, grad, rows), primals, tangents)
