@@ -39,7 +39,8 @@ def test_fused_and_matrix_kernel_sums_agree(name, block, d):
 
 def test_energy_gradient_keeps_its_accuracy_near_coincident_points():
     # φ' = -1/(2r) is large for a near pair; both forms sum w φ' (x - y) from the differences, so they
-    # match a direct float64 sum to rounding where x Σ wφ' - Σ wφ' y would cancel (1.3e-6 relative error here).
+    # match a direct float64 sum to rounding where x Σ wφ' - Σ wφ' y would cancel (1.3e-6 relative on
+    # one draw of this data).
     X = RNG.standard_normal((40, 2)) * 10.0
     Y = np.concatenate([X[:10] + 1e-9 * RNG.standard_normal((10, 2)), RNG.standard_normal((30, 2)) * 10.0])
     w = RNG.standard_normal(40)
