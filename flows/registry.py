@@ -22,7 +22,7 @@ from .dirac_gan import LOSSES, REGS, DiracGAN
 from .exp_gan import ExpGAN
 from .game import Game
 from .gaussian_gan import DISCRIMINATORS, GENERATORS, GaussianGAN
-from .kernels import KERNELS, Kernel
+from .kernels import BLOCK, KERNELS, Kernel
 from .particles import KERNEL_REGS, MLP_REGS, MMDGAN, STABILIZERS, TARGETS, CriticGAN, MMDFlow, sample_target
 from .quadratic import Quadratic
 
@@ -252,7 +252,7 @@ GAMES: dict[str, GameSpec] = {
         "mmd-flow",
         "N particles descending 1/2 MMD^2 to a target sample (Wasserstein gradient flow; one player)",
         _particle_params(256)
-        + (Param("block", "int", 2**20, "pairs formed at once by the blocked kernel sums (memory O(block))"),),
+        + (Param("block", "int", BLOCK, "pairs formed at once by the blocked kernel sums (memory O(block))"),),
         _build_mmd_flow,
         "none known (particles on the target sample when N = M)",
     ),
@@ -267,7 +267,7 @@ GAMES: dict[str, GameSpec] = {
             Param("lam", "float", 0.1, "regularizer weight, >= 0"),
             Param("width", "int", 32, "MLP critic width"),
             Param("depth", "int", 2, "MLP critic depth"),
-            Param("block", "int", 2**20, "pairs formed at once by the blocked kernel sums"),
+            Param("block", "int", BLOCK, "pairs formed at once by the blocked kernel sums"),
         ),
         _build_critic_gan,
         "(particles, critic) = (data, 0) for the kernel critic when n = m",
