@@ -100,9 +100,7 @@ def handwritten_sweep(th, ps, lr, steps: int):
 
 def bench_discrete(size: dict[str, int]) -> dict[str, Any]:
     import jax
-
-    import flows
-    import solvers
+    from gameflow import flows, solvers
 
     b, k = size["trajectories"], size["steps"]
     rng = np.random.default_rng(0)
@@ -136,9 +134,7 @@ def bench_discrete(size: dict[str, int]) -> dict[str, Any]:
 def bench_ode(size: dict[str, int]) -> dict[str, Any]:
     import jax
     import scipy.integrate
-
-    import flows
-    import solvers
+    from gameflow import flows, solvers
 
     n, sub = size["ode_starts"], size["ode_subset"]
     rng = np.random.default_rng(1)
@@ -204,9 +200,7 @@ def step_cost() -> dict[str, float]:
     """XLA's cost analysis of one sgda step of the R1 Dirac-GAN, per trajectory."""
     import jax
     import jax.numpy as jnp
-
-    import flows
-    import solvers
+    from gameflow import flows, solvers
 
     game, scheme, b = flows.DiracGAN(reg="r1", gamma=GAMMA), solvers.SGDA(), 4096
     f = jax.vmap(lambda t, p, lr: scheme.step(game, (t, p), None, jnp.stack([lr, lr]))[0])
@@ -266,9 +260,8 @@ def bench_particles(size: dict[str, Any]) -> dict[str, Any]:
     """
     import jax
     import jax.numpy as jnp
-
-    import flows
-    from flows.compile import COMPILER_OPTIONS, jit
+    from gameflow import flows
+    from gameflow.flows.compile import COMPILER_OPTIONS, jit
 
     try:
         import torch

@@ -8,8 +8,7 @@ import sys
 from typing import Any
 
 import numpy as np
-
-import flows
+from gameflow import flows
 
 from .cli import UsageError, _flow_params, parse_floats, parse_params, parse_spec
 from .format import dumps, eig_text, num, table
@@ -146,7 +145,7 @@ def render_analysis(r: dict[str, Any]) -> str:
 
 
 def _scheme(spec: str) -> tuple[str, Any]:
-    import solvers
+    from gameflow import solvers
 
     name, raw = parse_spec(spec, "--scheme")
     return name, solvers.make_scheme(name, **raw)
@@ -163,7 +162,7 @@ def _lr(text: str, what: str = "--lr") -> float:
 
 def scheme_items(game: flows.Game, z: Any, specs: list[str], lrs: list[str]) -> list[dict[str, Any]]:
     """The ``schemes`` list of ``gameflow analyze``: update-map spectra at each (scheme, lr)."""
-    import solvers
+    from gameflow import solvers
 
     if not lrs:
         raise UsageError("--scheme needs --lr")
@@ -206,7 +205,7 @@ def _start(game: flows.Game, point: str | None) -> list[float]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``gameflow compare``: discrete iterates against a continuous limit, with the fitted order."""
-    import solvers
+    from gameflow import solvers
 
     game, params = load_game(args.game, parse_params(args.param))
     name, scheme = _scheme(args.scheme)
@@ -242,7 +241,7 @@ def _divisor_near(n: int, target: int) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """``gameflow simulate``: one trajectory of a scheme or a flow."""
-    import solvers
+    from gameflow import solvers
 
     game, params = load_game(args.game, parse_params(args.param))
     by_scheme = args.scheme is not None
@@ -471,7 +470,7 @@ def _axis(text: str) -> tuple[str, np.ndarray]:
 
 def load_sweep(folder: str):
     """The ``sweep.npz`` (or ``sweep.zarr``) of a finished ``gameflow sweep`` as a ``GridResult``."""
-    import solvers
+    from gameflow import solvers
 
     for name in ("sweep.npz", "sweep.zarr"):
         path = os.path.join(folder, name)
@@ -504,7 +503,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``gameflow sweep``: a resumable grid sweep written to ``--out``."""
     import json
 
-    import solvers
+    from gameflow import solvers
 
     if args.format == "zarr":
         solvers.grid._zarr()  # refuse before computing anything when zarr is missing

@@ -13,9 +13,8 @@ import os
 import sys
 
 import numpy as np
-
-import flows
-from flows.dirac_gan import equilibrium_jacobian
+from gameflow import flows
+from gameflow.flows.dirac_gan import equilibrium_jacobian
 
 from .format import eig_text, table
 
@@ -64,8 +63,7 @@ def _progress(i: int, n: int, what: str) -> None:
 def gallery(out: str) -> list[str]:
     """Write the demo's figures to the folder `out`; returns their paths."""
     import matplotlib.pyplot as plt
-
-    import solvers
+    from gameflow import solvers
 
     from . import figures
 

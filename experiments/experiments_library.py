@@ -6,10 +6,8 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
-
-import flows
-import solvers
-from flows.dirac_gan import equilibrium_jacobian
+from gameflow import flows, solvers
+from gameflow.flows.dirac_gan import equilibrium_jacobian
 
 from . import figures, plots
 from .runner import ExperimentContext, register

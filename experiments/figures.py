@@ -12,9 +12,10 @@ matplotlib.use("Agg")  # off-screen: the CLI writes files, it never opens window
 import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-import flows  # noqa: E402
-import solvers  # noqa: E402
+from gameflow import (
+    flows,  # noqa: E402
+    solvers,  # noqa: E402
+)
 
 from . import plots  # noqa: E402
 from .io import write_atomic  # noqa: E402

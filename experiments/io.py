@@ -1,5 +1,5 @@
 """Atomic file output for the experiments (the implementation lives in ``solvers.io``)."""
 
-from solvers.io import write_atomic
+from gameflow.solvers.io import write_atomic
 
 __all__ = ["write_atomic"]

@@ -8,11 +8,9 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
+from gameflow import flows, solvers
+from gameflow.flows.particles import mixture_centres, mode_coverage, sample_target
 from jax.scipy.special import expi
-
-import flows
-import solvers
-from flows.particles import mixture_centres, mode_coverage, sample_target
 
 from . import plots
 from .runner import ExperimentContext, register
@@ -277,7 +275,7 @@ def mmd_gan(ctx: ExperimentContext) -> None:
     "L. Mescheder, A. Geiger, S. Nowozin, Which training methods for GANs do actually converge?, ICML 2018",
 )
 def critic_regularizers(ctx: ExperimentContext) -> None:
-    from flows.particles import _apply
+    from gameflow.flows.particles import _apply
 
     n, lr = 64, 0.05
     steps = 4000 if ctx.quick else 8000

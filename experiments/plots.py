@@ -11,9 +11,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-import flows
-import solvers
+from gameflow import flows, solvers
 
 CLASS_COLORS = {
     "stable node": "tab:green", "stable spiral": "tab:green", "centre": "tab:blue", "saddle": "tab:orange",

@@ -26,10 +26,8 @@ import os
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
-
-import flows
-import solvers
-from experiments import plots
+from gameflow import flows, solvers
+from gameflow.experiments import plots
 
 SMALL = os.environ.get("GAMEFLOW_NOTEBOOK_SMALL") == "1"
 OUT = os.environ.get("GAMEFLOW_NOTEBOOK_OUT", "results/notebooks")

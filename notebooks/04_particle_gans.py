@@ -27,11 +27,9 @@ import os
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
-
-import flows
-import solvers
-from experiments import plots
-from flows.particles import mixture_centres, mode_coverage, sample_target
+from gameflow import flows, solvers
+from gameflow.experiments import plots
+from gameflow.flows.particles import mixture_centres, mode_coverage, sample_target
 
 SMALL = os.environ.get("GAMEFLOW_NOTEBOOK_SMALL") == "1"
 OUT = os.environ.get("GAMEFLOW_NOTEBOOK_OUT", "results/notebooks")

@@ -6,8 +6,7 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-
-from flows import Game
+from gameflow.flows import Game
 
 from .integrate import integrate
 from .iterate import _flat_start, iterate

@@ -23,9 +23,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-import flows
-from flows import Game
+from gameflow import flows
+from gameflow.flows import Game
 
 from .io import write_atomic
 from .iterate import sweep

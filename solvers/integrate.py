@@ -12,10 +12,9 @@ import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-import flows
-from flows import Flow
-from flows.compile import jit
+from gameflow import flows
+from gameflow.flows import Flow
+from gameflow.flows.compile import jit
 
 from .iterate import _flat_start
 from .trajectory import COMPLETED, DIVERGED, FAILED, Trajectory

@@ -14,10 +14,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-import flows
-from flows import Game
-from flows.compile import jit
+from gameflow import flows
+from gameflow.flows import Game
+from gameflow.flows.compile import jit
 
 from .schemes import Scheme
 from .trajectory import CONVERGED, DIVERGED, MAX_STEPS, Trajectory

@@ -30,9 +30,8 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-
-import flows
-from flows import Game, State
+from gameflow import flows
+from gameflow.flows import Game, State
 
 from .schemes import AGDA, EG, OGDA, SGDA, Momentum, Scheme
 

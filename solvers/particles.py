@@ -19,9 +19,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-import flows
-from flows.compile import jit
+from gameflow import flows
+from gameflow.flows.compile import jit
 
 
 class ParticleRun(NamedTuple):

@@ -31,9 +31,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
-
-import flows
-from flows import Game, State
+from gameflow import flows
+from gameflow.flows import Game, State
 
 
 def _axpy(a, x, y):

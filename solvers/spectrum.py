@@ -16,10 +16,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-import flows
-from flows import Game
-from flows.compile import jit
+from gameflow import flows
+from gameflow.flows import Game
+from gameflow.flows.compile import jit
 
 from .schemes import Anderson, Scheme
 

@@ -28,7 +28,7 @@ class CLI:
         self.capsys = capsys
 
     def run(self, *argv):
-        from experiments.cli import main
+        from gameflow.experiments.cli import main
 
         code = main(list(argv))
         out, err = self.capsys.readouterr()

@@ -3,11 +3,10 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from gameflow import flows
+from gameflow.flows import FieldGame, GeneralGame
 from hypothesis import given
 from hypothesis import strategies as st
-
-import flows
-from flows import FieldGame, GeneralGame
 
 
 def linear_game(M):

@@ -75,7 +75,7 @@ def test_games_listing(cli):
 
 USER_GAME = textwrap.dedent("""
     import jax.numpy as jnp
-    import flows
+    from gameflow import flows
 
     def make(k=1.0):
         return flows.ZeroSumGame(lambda x, y: k * x * y - 0.5 * y**2, (0.0, 0.0), known_equilibrium=(0.0, 0.0))
@@ -140,7 +140,7 @@ def test_bad_input_in_process(cli, tmp_path):
 def test_bad_input_subprocess_has_no_traceback(tmp_path):
     # The installed console script, end to end.
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    cmd = [sys.executable, "-m", "experiments", "analyze", "dirac-gan", "--point", "1,inf", "--json"]
+    cmd = [sys.executable, "-m", "gameflow", "analyze", "dirac-gan", "--point", "1,inf", "--json"]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.strip().splitlines()[-1].startswith("gameflow: error: --point")
@@ -154,7 +154,7 @@ def test_help_is_quick_and_does_not_import_jax():
 
 
 def test_demo(cli, tmp_path):
-    from experiments.demo import VARIANTS
+    from gameflow.experiments.demo import VARIANTS
 
     code, out, _ = cli.run("demo", "--out", str(tmp_path / "gallery"))
     assert code == 0

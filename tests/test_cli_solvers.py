@@ -90,7 +90,7 @@ def test_bad_input(cli, argv, message):
 
 
 def test_bench_quick_writes_its_report(cli, tmp_path, monkeypatch):
-    import experiments.bench as bench
+    from gameflow.experiments import bench
 
     tiny = {"trajectories": 64, "steps": 50, "loop_subset": 2, "ode_starts": 8, "ode_subset": 2, "particles": (300,)}
     monkeypatch.setitem(bench.SIZES, "quick", tiny)

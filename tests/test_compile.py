@@ -4,11 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import flows
-import solvers
-from flows.compile import COMPILER_OPTIONS, fused_reductions, jit
-from flows.kernels import KERNELS, Kernel, kernel_sums
+from gameflow import flows, solvers
+from gameflow.flows.compile import COMPILER_OPTIONS, fused_reductions, jit
+from gameflow.flows.kernels import KERNELS, Kernel, kernel_sums
 
 RNG = np.random.default_rng(7)
 

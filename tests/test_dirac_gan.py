@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import scipy.integrate
 import scipy.special
-
-import flows
-from flows import DiracGAN
+from gameflow import flows
+from gameflow.flows import DiracGAN
 
 TOL = 1e-10
 

@@ -3,9 +3,8 @@
 import json
 
 import pytest
-
-from experiments import experiments_library, particle_experiments  # noqa: F401  (registers the experiments)
-from experiments.runner import EXPERIMENTS, ExperimentContext, register, run_experiment
+from gameflow.experiments import experiments_library, particle_experiments  # noqa: F401  (registers the experiments)
+from gameflow.experiments.runner import EXPERIMENTS, ExperimentContext, register, run_experiment
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))

@@ -5,11 +5,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from gameflow import flows
+from gameflow.flows import FieldGame, GeneralGame, ZeroSumGame
 from hypothesis import given
 from hypothesis import strategies as st
-
-import flows
-from flows import FieldGame, GeneralGame, ZeroSumGame
 
 shapes = st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple)
 

@@ -8,9 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
-
-import flows
-import solvers
+from gameflow import flows, solvers
 
 AXES = [("lr", np.geomspace(0.02, 4.0, 9)), ("gamma", np.linspace(0.0, 1.5, 7))]
 STARTS = np.array([[1.0, 1.0], [0.3, -0.6]])
@@ -60,7 +58,8 @@ def test_grid_errors(tmp_path):
 SHARDED = textwrap.dedent("""
     import os, sys
     os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
-    import jax, numpy as np, flows, solvers
+    import jax, numpy as np
+    from gameflow import flows, solvers
     axes = [("lr", np.geomspace(0.02, 4.0, 9)), ("gamma", np.linspace(0.0, 1.5, 7))]
     starts = np.array([[1.0, 1.0], [0.3, -0.6], [-0.2, 0.9]])
     g = flows.DiracGAN(reg="r1")
@@ -123,7 +122,7 @@ def test_two_processes_over_loopback_with_jax_distributed(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    argv = [sys.executable, "-m", "experiments", "sweep", "dirac-gan", "--param", "reg=r1", "--scheme", "sgda",
+    argv = [sys.executable, "-m", "gameflow", "sweep", "dirac-gan", "--param", "reg=r1", "--scheme", "sgda",
             "--grid", "lr=0.01:1:8:log", "--grid", "gamma=0.1:1:5", "--inits", "3", "--steps", "200",
             "--chunk", "16", "--json"]
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}

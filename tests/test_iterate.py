@@ -5,10 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import flows
-import solvers
-from solvers import SCHEMES, SGDA, Anderson
+from gameflow import flows, solvers
+from gameflow.solvers import SCHEMES, SGDA, Anderson
 
 
 @pytest.mark.parametrize("name", list(SCHEMES))

@@ -4,10 +4,8 @@ import diffrax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import flows
-import solvers
-from solvers import AGDA, EG, OGDA, SGDA, ModifiedFlow
+from gameflow import flows, solvers
+from gameflow.solvers import AGDA, EG, OGDA, SGDA, ModifiedFlow
 
 LRS = [0.04, 0.02, 0.01, 0.005]
 

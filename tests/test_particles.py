@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
+from gameflow import flows, solvers
+from gameflow.flows.kernels import KERNELS, Kernel, kernel_sums, mmd2, witness
+from gameflow.flows.particles import mixture_centres, mode_coverage, sample_target
 from hypothesis import given
 from hypothesis import strategies as st
-
-import flows
-import solvers
-from flows.kernels import KERNELS, Kernel, kernel_sums, mmd2, witness
-from flows.particles import mixture_centres, mode_coverage, sample_target
 
 RNG = np.random.default_rng(0)
 
@@ -250,9 +248,8 @@ def test_particle_plots_render_and_return_artists(tmp_path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from gameflow.experiments import plots
     from matplotlib.collections import PathCollection
-
-    from experiments import plots
 
     Y = sample_target("mixture", 40, 2, 0)
     X = 0.5 * RNG.standard_normal((30, 2))

@@ -9,13 +9,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from gameflow import (
+    flows,  # noqa: E402
+    solvers,  # noqa: E402
+)
+from gameflow.experiments import plots  # noqa: E402
 from matplotlib.collections import PathCollection, QuadMesh  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.streamplot import StreamplotSet  # noqa: E402
-
-import flows  # noqa: E402
-import solvers  # noqa: E402
-from experiments import plots  # noqa: E402
 
 
 @pytest.fixture

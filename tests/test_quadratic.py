@@ -3,11 +3,10 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from gameflow import flows
+from gameflow.flows import Bilinear, Quadratic
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import flows
-from flows import Bilinear, Quadratic
 
 
 @pytest.mark.parametrize("a,b,c", [(1, 1, 1), (2, 0.5, 0.1), (-1, 2, 1), (1, 3, -0.5), (0.3, 0.1, 2)])

@@ -5,10 +5,8 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import flows
-import solvers
-from solvers import AGDA, EG, OGDA, SGDA, Consensus
+from gameflow import flows, solvers
+from gameflow.solvers import AGDA, EG, OGDA, SGDA, Consensus
 
 SIGMAS = np.array([1.0, 0.5, 0.2])
 GAME = flows.Bilinear(np.diag(SIGMAS))

@@ -1,5 +1,0 @@
-"""``python -m experiments`` is the ``gameflow`` command."""
-
-from .cli import main
-
-raise SystemExit(main())
