@@ -1,12 +1,13 @@
 # Two commands on a fresh machine with Python 3.11 and make:
 #   make demo   -- build .venv if needed, run the demo
 #   make test   -- build .venv if needed, run the test suite
+#   make docs   -- build .venv if needed, build the documentation site into site/ (strict)
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all lint clean venv
+.PHONY: demo test test-all lint docs docs-serve clean venv
 
 venv: $(STAMP)
 
@@ -29,6 +30,13 @@ test-all: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# mkdocs-material + mkdocstrings; a broken reference fails the build (--strict).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis *.egg-info

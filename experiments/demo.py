@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 from gameflow import flows
-from gameflow.flows.dirac_gan import equilibrium_jacobian
+from gameflow.flows.games.dirac_gan import equilibrium_jacobian
 
 from .format import eig_text, table
 
@@ -42,7 +42,7 @@ def demo_rows() -> list[dict]:
     rows = []
     for name, params, consensus in VARIANTS:
         game = flows.DiracGAN(**params)
-        flow = flows.make_flow(game, "consensus", gamma=consensus) if consensus else flows.GradientFlow(game)
+        flow = flows.ConsensusFlow(game, consensus) if consensus else flows.GradientFlow(game)
         res = flows.analyze(flow)
         theory = flows.eigenvalues(equilibrium_jacobian(game, consensus))
         rows.append({
@@ -91,7 +91,7 @@ def gallery(out: str) -> list[str]:
                 (flows.DiracGAN(), "consensus", consensus, "GAN, consensus optimization (gamma 1)"),
             ]
             for ax, (game, flow_name, panel_runs, title) in zip(axs.ravel(), panels):
-                flow = flows.make_flow(game, "consensus", gamma=1.0) if flow_name else None
+                flow = flows.ConsensusFlow(game, 1.0) if flow_name else None
                 figures.portrait_axes(ax, game, panel_runs, z0, 25.0, flow, title=title)
         elif name == "spectra.png":
             game = flows.DiracGAN(reg="r1", gamma=0.3)

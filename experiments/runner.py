@@ -1,11 +1,10 @@
-"""Reproducible experiments: a registry, and the writer of their outputs.
+"""Running an experiment and writing its outputs.
 
-Each experiment is a function ``run(ctx) -> None`` that records its config,
-metrics, figures and *claims* (what theory predicts, what was measured, pass
-or fail) on an [`ExperimentContext`][].  [`run_experiment`][] then writes
-``results.json`` and ``report.md`` beside the figures; every file goes to a
-temporary name first and is renamed, so an interrupted run never leaves a
-half-written result.
+``run_experiment`` runs one experiment of the index
+(``gameflow.experiments.library``; see ``gameflow.experiments.context`` for
+what an experiment records) and writes ``results.json`` and ``report.md``
+beside its figures; every file goes to a temporary name first and is renamed,
+so an interrupted run never leaves a half-written result.
 """
 
 from __future__ import annotations
@@ -13,79 +12,20 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
 
+from . import library
+from .context import Claim, Experiment, ExperimentContext
 from .format import clean
 from .io import write_atomic
 
-
-@dataclass
-class Claim:
-    """One checked statement: `claim`, what `theory` predicts, what was `measured`, `passed`."""
-
-    claim: str
-    theory: str
-    measured: str
-    passed: bool
+__all__ = ["Claim", "Experiment", "ExperimentContext", "experiments", "report_markdown", "run_experiment"]
 
 
-@dataclass
-class ExperimentContext:
-    """What an experiment records while it runs."""
-
-    name: str
-    out: str
-    quick: bool
-    seed: int = 0
-    config: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    claims: list[Claim] = field(default_factory=list)
-    figures: list[str] = field(default_factory=list)
-
-    def claim(self, claim: str, theory: str, measured: str, passed: bool) -> None:
-        """Record a verdict."""
-        self.claims.append(Claim(claim, theory, measured, bool(passed)))
-
-    def figure(self, fig, name: str) -> str:
-        """Save a matplotlib figure as ``name`` (PNG) in the output folder, atomically."""
-        from .figures import save
-
-        path = os.path.join(self.out, name)
-        save(fig, path)
-        self.figures.append(name)
-        return path
-
-    def progress(self, message: str) -> None:
-        """One progress line on stderr."""
-        print(f"[{self.name}] {message}", file=sys.stderr, flush=True)
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """A registered experiment: `name`, one-line `description`, `reference`, and `run`."""
-
-    name: str
-    description: str
-    reference: str
-    run: Callable[[ExperimentContext], None]
-
-
-EXPERIMENTS: dict[str, Experiment] = {}
-
-
-def register(name: str, description: str, reference: str):
-    """Decorator adding an experiment function to [`EXPERIMENTS`][]."""
-
-    def deco(fn):
-        EXPERIMENTS[name] = Experiment(name, description, reference, fn)
-        return fn
-
-    return deco
+def experiments() -> dict[str, Experiment]:
+    """Every experiment of the index, ``{name: Experiment}`` in the order of ``gameflow run --list``."""
+    return library.load()
 
 
 def _versions() -> dict[str, str]:
@@ -120,25 +60,29 @@ def report_markdown(exp: Experiment, ctx: ExperimentContext, seconds: float) -> 
     return "\n".join(lines) + "\n"
 
 
-def run_experiment(name: str, out: str | None = None, quick: bool = False, seed: int = 0) -> ExperimentContext:
-    """Run a registered experiment and write its figures, ``results.json`` and ``report.md``.
+def run_experiment(experiment: str | Experiment, out: str | None = None, quick: bool = False,
+                   seed: int = 0) -> ExperimentContext:
+    """Run an experiment and write its figures, ``results.json`` and ``report.md``.
 
     **Arguments:**
 
-    - `name`: a key of [`EXPERIMENTS`][].
+    - `experiment`: a name from ``experiments``, or an ``Experiment`` itself.
     - `out`: the output folder (default ``results/NAME``).
     - `quick`: small sizes, for tests and a first look.
     - `seed`: the random seed, recorded in the results.
 
     **Returns:**
 
-    The [`ExperimentContext`][] with the claims.
+    The ``ExperimentContext`` with the claims.
     """
-    from . import experiments_library, particle_experiments  # noqa: F401  (registers the experiments)
-
-    if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(sorted(EXPERIMENTS))}")
-    exp = EXPERIMENTS[name]
+    if isinstance(experiment, Experiment):
+        exp = experiment
+    else:
+        known = experiments()
+        if experiment not in known:
+            raise ValueError(f"unknown experiment {experiment!r}; choose from {', '.join(sorted(known))}")
+        exp = known[experiment]
+    name = exp.name
     out = out or os.path.join("results", name)
     try:
         os.makedirs(out, exist_ok=True)

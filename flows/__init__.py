@@ -24,18 +24,15 @@ from .analysis import (  # noqa: E402
     residual,
     spectral_abscissa,
 )
-from .bilinear import Bilinear, random_matrix  # noqa: E402
-from .dirac_gan import DiracGAN  # noqa: E402
 from .duality import DualityGap, duality_gap  # noqa: E402
 from .equilibrium import Equilibrium, find_equilibrium  # noqa: E402
-from .exp_gan import ExpGAN  # noqa: E402
 from .flow import FLOWS, ConsensusFlow, Flow, GradientFlow, TimescaleFlow, make_flow  # noqa: E402
 from .game import FieldGame, Game, GeneralGame, ZeroSumGame  # noqa: E402
-from .gaussian_gan import GaussianGAN  # noqa: E402
+from .games import MMDGAN, Bilinear, CriticGAN, DiracGAN, ExpGAN, GaussianGAN, MMDFlow, Quadratic, random_matrix  # noqa: E402,E501
 from .kernels import KERNELS, Kernel, energy_distance, kernel_sums, mmd2, sinkhorn_divergence, witness  # noqa: E402
-from .particles import MMDGAN, CriticGAN, MMDFlow, mode_coverage, sample_target  # noqa: E402
-from .quadratic import Quadratic  # noqa: E402
-from .registry import GAMES, GameSpec, Param, describe_games, is_user_game, make_game  # noqa: E402
+from .params import Param, param  # noqa: E402
+from .particles import mode_coverage, sample_target  # noqa: E402
+from .registry import GAMES, describe_games, game_class, is_user_game, make_game  # noqa: E402
 from .state import State, check_state, ravel_field, ravel_state, state_from_vector, state_size  # noqa: E402
 from .timescale import abscissa_at_ratio, critical_ratio  # noqa: E402
 
@@ -43,7 +40,7 @@ __all__ = [
     "CLASSES", "FLOWS", "GAMES", "KERNELS", "Analysis", "Bilinear", "ConsensusFlow", "CriticGAN", "DiracGAN",
     "DualityGap", "ExpGAN", "GaussianGAN", "Kernel", "MMDFlow", "MMDGAN", "energy_distance", "kernel_sums", "mmd2",
     "mode_coverage", "sample_target", "sinkhorn_divergence", "witness",
-    "Equilibrium", "FieldGame", "Flow", "Game", "GameSpec", "GeneralGame", "GradientFlow", "Param",
+    "Equilibrium", "FieldGame", "Flow", "Game", "param", "game_class", "GeneralGame", "GradientFlow", "Param",
     "Quadratic", "State", "TimescaleFlow", "ZeroSumGame", "abscissa_at_ratio", "analyze",
     "check_state", "classify", "critical_ratio", "describe_games", "duality_gap", "eigenvalues",
     "field_of", "find_equilibrium", "flat_field", "is_user_game", "jacobian", "make_flow",

@@ -16,13 +16,16 @@ vmapped over.
 from __future__ import annotations
 
 import abc
+import dataclasses
+import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .params import Param, check_fields, field_parameters
 from .state import State, check_state
 
 
@@ -43,7 +46,63 @@ class Game(eqx.Module):
 
     The default [`vector_field`][] derives the field from the value or the
     losses by automatic differentiation.
+
+    **Declared once.**  A game declares what the rest of gameflow needs on
+    its own class, and the games table, ``gameflow games``, the command
+    line's parsing and messages and the docs are derived from it:
+
+    - its parameters: fields made with ``flows.param`` (name, default,
+      type, allowed range, one-line description; validated at construction)
+      and, for parameters that only shape construction, a [`Param`][] tuple
+      in ``extra_parameters`` read by [`from_params`][];
+    - ``name`` (its name in the games' index), ``equilibrium_note`` (where its
+      equilibrium is, in words) and ``exchangeable`` (its first player is a
+      cloud of interchangeable particles, so a distance between states means
+      nothing);
+    - optional behaviour as methods with neutral defaults: [`equilibrium`][],
+      [`start`][] (its own default start), [`metrics`][]; its sweepable
+      parameters are the traced float fields ([`sweepable`][]).
     """
+
+    name: ClassVar[str | None] = None
+    equilibrium_note: ClassVar[str] = "none known"
+    extra_parameters: ClassVar[tuple[Param, ...]] = ()
+    exchangeable: ClassVar[bool] = False
+
+    def __check_init__(self):
+        check_fields(self, self.name or type(self).__name__)
+
+    @classmethod
+    def parameters(cls) -> tuple[Param, ...]:
+        """Every declared parameter: the field parameters, then ``extra_parameters``."""
+        return field_parameters(cls) + tuple(cls.extra_parameters)
+
+    @classmethod
+    def sweepable(cls) -> tuple[str, ...]:
+        """The parameters a sweep may vary without recompiling (traced float fields).
+
+        A class that declares no parameters (a user's subclass with plain
+        fields) offers its non-static fields.
+        """
+        declared = field_parameters(cls)
+        if declared or cls.extra_parameters:
+            return tuple(p.name for p in declared if p.sweep)
+        return tuple(f.name for f in dataclasses.fields(cls) if not f.metadata.get("static", False))
+
+    @classmethod
+    def description(cls) -> str:
+        """One line: the first line of the class docstring."""
+        return inspect.cleandoc(cls.__doc__ or cls.__name__).splitlines()[0].rstrip(".").replace("``", "")
+
+    @classmethod
+    def from_params(cls, values: dict[str, Any], given: frozenset[str] = frozenset()) -> Game:
+        """Build the game from the values of [`parameters`][] (all present, validated).
+
+        `given` names the parameters the caller set (others hold defaults), for
+        games whose parameters exclude each other.  The default passes every
+        value to the constructor.
+        """
+        return cls(**values)
 
     @abc.abstractmethod
     def template(self) -> State:
@@ -101,6 +160,10 @@ class Game(eqx.Module):
     def start(self) -> State | None:
         """The game's own default initial state (particle games), or ``None``."""
         return None
+
+    def metrics(self, z: State) -> dict[str, float]:
+        """Distances of the generated distribution to the data at `z` (``{}``: none)."""
+        return {}
 
     def check(self, z: Any, what: str = "state") -> State:
         """Validate a state against this game's template (see `check_state`)."""

@@ -9,10 +9,24 @@ from .grid import GridResult, load_grid, run_grid, save_grid
 from .integrate import SOLVERS, integrate, integrate_batch
 from .io import write_atomic
 from .iterate import Sweep, iterate, sweep
-from .modified import LeadingFlow, ModifiedFlow, continuous_limit, step_map, taylor_coefficients
+from .modified import LeadingFlow, ModifiedFlow, continuous_limit, leading_auto, step_map, taylor_coefficients
 from .particles import ParticleRun, discrepancies, noisy_descent, particle_states
-from .registry import SCHEMES, make_scheme
-from .schemes import AGDA, EG, OGDA, OPTAX, SGA, SGDA, Anderson, Consensus, Momentum, Optax, Scheme, Splitting
+from .registry import SCHEMES, describe_schemes, make_scheme, scheme_names
+from .schemes import (
+    AGDA,
+    EG,
+    OGDA,
+    OPTIMIZERS,
+    SGA,
+    SGDA,
+    TTUR,
+    Anderson,
+    Consensus,
+    Momentum,
+    Optax,
+    Scheme,
+    Splitting,
+)
 from .spectrum import (
     MapSpectrum,
     StableRange,
@@ -26,7 +40,8 @@ from .spiral import SpiralStats, spiral_stats, spiral_theory
 from .trajectory import STATUS, Trajectory
 
 __all__ = [
-    "AGDA", "EG", "OGDA", "OPTAX", "SCHEMES", "SGA", "SGDA", "SOLVERS", "STATUS", "Anderson", "CompareRow",
+    "AGDA", "EG", "OGDA", "OPTIMIZERS", "SCHEMES", "TTUR", "describe_schemes", "scheme_names", "leading_auto",
+    "SGA", "SGDA", "SOLVERS", "STATUS", "Anderson", "CompareRow",
     "Comparison", "Consensus", "GridResult", "LeadingFlow", "MapSpectrum", "ModifiedFlow", "Momentum", "Optax",
     "ParticleRun", "discrepancies", "noisy_descent", "particle_states",
     "Scheme", "Splitting", "SpiralStats", "StableRange", "Sweep", "Trajectory", "compare", "continuous_limit",

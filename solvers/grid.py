@@ -144,8 +144,9 @@ def run_grid(
     for n, v in axes:
         if v.size == 0 or not np.all(np.isfinite(v)):
             raise ValueError(f"grid axis {n!r} must have finite values")
-        if n != "lr" and (not hasattr(game, n) or n.startswith("_")):
-            raise ValueError(f"grid axis {n!r} is neither lr nor a parameter of {type(game).__name__}")
+        if n != "lr" and n not in game.sweepable():
+            raise ValueError(f"grid axis {n!r} is neither lr nor a parameter of {type(game).__name__} "
+                             f"that can be swept (sweepable: {', '.join(game.sweepable()) or 'none'})")
     if "lr" not in names:
         if lr is None or not lr > 0:
             raise ValueError("give an lr axis, or a fixed positive lr")

@@ -300,8 +300,9 @@ def sweep(
         raise ValueError(f"{lrs.shape[0]} learning rates for {v0s.shape[0]} starts")
     names: Sequence[str] = tuple(sorted(params or {}))
     for n in names:
-        if not hasattr(game, n) or n.startswith("_"):
-            raise ValueError(f"sweep: {type(game).__name__} has no parameter {n!r}")
+        if n not in game.sweepable():
+            raise ValueError(f"sweep: {type(game).__name__} has no parameter {n!r} that can be swept "
+                             f"(sweepable: {', '.join(game.sweepable()) or 'none'})")
     pvals = tuple(jnp.asarray(params[n], dtype=float).reshape(-1) for n in names)
     for n, p in zip(names, pvals):
         if p.shape[0] != v0s.shape[0]:

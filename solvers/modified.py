@@ -33,25 +33,9 @@ import jax.numpy as jnp
 from gameflow import flows
 from gameflow.flows import Game, State
 
-from .schemes import AGDA, EG, OGDA, SGDA, Momentum, Scheme
+from .schemes import Scheme
 
 METHODS = ("auto", "hand")
-
-
-def _coord_rates(game: Game, scheme: Scheme, z: State) -> jax.Array:
-    """The per-coordinate rate vector: each player's rate repeated over its leaves."""
-    lr = scheme.lr_vector(1.0, game.n_players)
-    sizes = [flows.state_size((zi,)) for zi in z]
-    return jnp.concatenate([jnp.full((s,), lr[i]) for i, s in enumerate(sizes)])
-
-
-def _player_masks(z: State) -> list[jax.Array]:
-    sizes = [flows.state_size((zi,)) for zi in z]
-    total, out, start = sum(sizes), [], 0
-    for s in sizes:
-        out.append(jnp.zeros(total).at[start : start + s].set(1.0))
-        start += s
-    return out
 
 
 def step_map(game: Game, scheme: Scheme) -> Any:
@@ -86,11 +70,24 @@ def _leading_auto(game, scheme, v):
     return jax.jvp(lambda hh: phi(v, hh), (jnp.zeros((), v.dtype),), (jnp.ones((), v.dtype),))[1]
 
 
-class LeadingFlow(flows.Flow):
-    """``ż = Φ₁(z)``: the small-learning-rate limit of a scheme (error ``O(h)``).
+def leading_auto(game: Game, scheme: Scheme, v: jax.Array) -> jax.Array:
+    """``Φ₁(v)``: the derivative in ``h`` at 0 of a stateless scheme's step map (flat).
 
-    For stateless schemes ``Φ₁`` is the derivative of the step map in ``h``;
-    OGDA's limit is ``DF`` and heavy-ball momentum's ``DF / (1 - β)``.
+    Used to *check* each scheme's declared continuous limit (they must agree
+    to rounding), never as the limit a scheme is compared against.
+    """
+    phi = step_map(game, scheme)
+    return jax.jvp(lambda hh: phi(v, hh), (jnp.zeros((), v.dtype),), (jnp.ones((), v.dtype),))[1]
+
+
+class LeadingFlow(flows.Flow):
+    """``ż = G(z)``: the scheme's *declared* continuous limit (error ``O(h)``).
+
+    ``G`` is [`Scheme.limit_field`][gameflow.solvers.Scheme.limit_field], built from the game alone: the game's
+    field at the per-player rates (times the inner step counts of alternating
+    GDA, over ``1 - β`` for heavy-ball momentum), or the consensus or SGA
+    field.  It is never derived from the scheme's own step, so a scheme that
+    does not move like its declaration fails the comparison.
     """
 
     game: Game
@@ -98,31 +95,13 @@ class LeadingFlow(flows.Flow):
     name: ClassVar[str] = "gradient"
 
     def __check_init__(self):
-        if not (self.scheme.stateless or isinstance(self.scheme, (OGDA, Momentum))):
-            raise ValueError(f"{self.scheme.name}: no continuous limit is defined for this scheme")
+        self.scheme.limit_field(self.game, self.game.template())  # raises where no limit is declared
 
     def field(self, z: State) -> State:
-        v, unravel = flows.ravel_state(z)
-        if self.scheme.stateless:
-            return unravel(_leading_auto(self.game, self.scheme, v))
-        d = _coord_rates(self.game, self.scheme, z)
-        f = flows.ravel_field(self.game.vector_field(z)) * d
-        if isinstance(self.scheme, Momentum):
-            f = f / (1.0 - self.scheme.beta)
-        return unravel(f)
+        return self.scheme.limit_field(self.game, z)
 
     def params(self) -> dict[str, Any]:
         return {"scheme": self.scheme.name, **self.scheme.params()}
-
-
-def _has_hand_form(scheme: Scheme) -> bool:
-    if isinstance(scheme, (SGDA, OGDA)):
-        return True
-    if isinstance(scheme, EG):
-        return not scheme.alternating
-    if isinstance(scheme, AGDA):
-        return scheme.n_g == 1 and scheme.n_d == 1
-    return False
 
 
 class ModifiedFlow(flows.Flow):
@@ -148,41 +127,18 @@ class ModifiedFlow(flows.Flow):
         if self.method not in METHODS:
             raise ValueError(f"modified flow: method={self.method!r} is not one of {', '.join(METHODS)}")
         if self.method == "hand" or not self.scheme.stateless:
-            if not _has_hand_form(self.scheme):
+            if not self.scheme.has_hand_modified():
                 kind = "hand-derived" if self.scheme.stateless else "one-step (stateless)"
                 raise ValueError(f"modified flow: {self.scheme.name} {self.scheme.params()} has no {kind} form; "
-                                 "hand forms exist for sgda, agda (n_g = n_d = 1), eg, ogda")
+                                 "hand forms exist for sgda, ttur, agda (n_g = n_d = 1), eg, ogda")
 
     def field(self, z: State) -> State:
         v, unravel = flows.ravel_state(z)
         if self.method == "auto" and self.scheme.stateless:
             p1, p2 = taylor_coefficients(self.game, self.scheme, v)
-            _, jp1 = jax.jvp(lambda u: _leading_auto(self.game, self.scheme, u), (v,), (p1,))
+            _, jp1 = jax.jvp(lambda u: leading_auto(self.game, self.scheme, u), (v,), (p1,))
             return unravel(p1 + self.h * (p2 - 0.5 * jp1))
-        return unravel(self._hand(z, v, unravel))
-
-    def _hand(self, z, v, unravel):
-        d = _coord_rates(self.game, self.scheme, z)
-
-        def F(u):
-            return flows.ravel_field(self.game.vector_field(unravel(u)))
-
-        f = F(v)
-        df = d * f
-        jdf = d * jax.jvp(F, (v,), (df,))[1]
-        if isinstance(self.scheme, (EG, OGDA)):
-            return df + 0.5 * self.h * jdf
-        if isinstance(self.scheme, SGDA):
-            return df - 0.5 * self.h * jdf
-        # AGDA: Φ₂ for player i is d_i Σ_{j before i} J_ij d_j F_j.
-        masks = _player_masks(z)
-        phi2 = jnp.zeros_like(v)
-        before = jnp.zeros_like(v)
-        for i in self.scheme.player_order(len(z)):
-            if bool(jnp.any(before)):
-                phi2 = phi2 + masks[i] * d * jax.jvp(F, (v,), (before * df,))[1]
-            before = before + masks[i]
-        return df + self.h * (phi2 - 0.5 * jdf)
+        return unravel(self.scheme.modified_field(self.game, z, self.h))
 
     def params(self) -> dict[str, Any]:
         return {"scheme": self.scheme.name, "h": float(self.h), "method": self.method, **self.scheme.params()}
@@ -198,4 +154,4 @@ def continuous_limit(game: Game, scheme: Scheme, h: float, against: str = "gradi
     raise ValueError(f"against={against!r} is not one of gradient, modified")
 
 
-__all__ = ["LeadingFlow", "ModifiedFlow", "continuous_limit", "step_map", "taylor_coefficients"]
+__all__ = ["LeadingFlow", "ModifiedFlow", "continuous_limit", "leading_auto", "step_map", "taylor_coefficients"]

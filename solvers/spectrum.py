@@ -20,7 +20,7 @@ from gameflow import flows
 from gameflow.flows import Game
 from gameflow.flows.compile import jit
 
-from .schemes import Anderson, Scheme
+from .schemes import Scheme
 
 MARGIN = 1e-12
 """``ρ`` must be below ``1 - MARGIN`` to count as converging: a spectrum on
@@ -44,9 +44,9 @@ class MapSpectrum(NamedTuple):
 
 
 def _extended(game: Game, scheme: Scheme, z):
-    if isinstance(scheme, Anderson):
-        raise ValueError("anderson: the update map is not differentiable at a fixed point (its least-squares "
-                         "problem degenerates there); measure its rate with iterate instead")
+    if not scheme.differentiable:
+        raise ValueError(f"{scheme.name}: the update map is not differentiable at a fixed point (as the scheme "
+                         "declares); measure its rate with iterate instead")
     n = game.n_players
 
     def warm(lr):

@@ -92,7 +92,7 @@ def test_user_game(cli, tmp_path):
     # J = [[0, -k], [k, -1]]
     lam = np.array([complex(a, b) for a, b in r["eigenvalues"]])
     np.testing.assert_allclose(lam, [-0.5 + 1j * np.sqrt(15) / 2, -0.5 - 1j * np.sqrt(15) / 2], atol=1e-12)
-    assert r["params"] == {"k": "2"}
+    assert r["params"] == {"k": 2}  # typed: numbers reach the factory as numbers
 
 
 def bad_cases(tmp):
@@ -102,9 +102,9 @@ def bad_cases(tmp):
         (["analyze", "nosuchgame"], "unknown game 'nosuchgame'; choose from dirac-gan, bilinear, quadratic"),
         (["analyze", "dirac-gan", "--param", "beta=1"], "unknown parameter 'beta'; allowed: loss, reg"),
         (["analyze", "dirac-gan", "--param", "gamma=abc"], "gamma='abc' is not a number"),
-        (["analyze", "dirac-gan", "--param", "gamma=-1"], "gamma=-1.0 must be finite and >= 0"),
-        (["analyze", "dirac-gan", "--param", "gamma=1e400"], "gamma=inf must be finite"),
-        (["analyze", "dirac-gan", "--param", "reg=r3"], "reg='r3' is not one of none, r1, r2, wgan-gp, noise"),
+        (["analyze", "dirac-gan", "--param", "gamma=-1"], "gamma=-1.0 must be a finite number >= 0"),
+        (["analyze", "dirac-gan", "--param", "gamma=1e400"], "gamma=inf must be a finite number"),
+        (["analyze", "dirac-gan", "--param", "reg=r3"], "reg='r3' must be one of none, r1, r2, wgan-gp, noise"),
         (["analyze", "dirac-gan", "--param", "n_quad=2.5"], "n_quad='2.5' is not an integer"),
         (["analyze", "dirac-gan", "--param", "gamma"], "--param 'gamma' must look like NAME=VALUE"),
         (["analyze", "dirac-gan", "--point", "1,2,3"], "--point has 3 entries, the game's state has 2"),
@@ -119,7 +119,7 @@ def bad_cases(tmp):
         (["analyze", f"{tmp}/missing.py:make"], "missing.py' does not exist"),
         (["analyze", f"{tmp}/syntax.py:make"], "cannot load user game file"),
         (["analyze", f"{tmp}/ok.py:nothing"], "has no callable 'nothing'"),
-        (["analyze", f"{tmp}/ok.py:not_a_game"], "returned int, expected a flows.Game"),
+        (["analyze", f"{tmp}/ok.py:not_a_game"], "returned int, expected a gameflow.flows.Game"),
         (["analyze", f"{tmp}/ok.py:make", "--param", "bad=1"], "unexpected keyword argument 'bad'"),
         (["analyze", "dirac-gan", "--tol", "0"], "--tol 0.0 must be > 0"),
         (["analyze"], "the following arguments are required: game"),
@@ -145,12 +145,6 @@ def test_bad_input_subprocess_has_no_traceback(tmp_path):
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.strip().splitlines()[-1].startswith("gameflow: error: --point")
     assert "Traceback" not in p.stderr
-
-
-def test_help_is_quick_and_does_not_import_jax():
-    code = "import sys; from experiments.cli import build_parser; build_parser(); print('jax' in sys.modules)"
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert p.stdout.strip() == "False"
 
 
 def test_demo(cli, tmp_path):

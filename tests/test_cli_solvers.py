@@ -63,7 +63,7 @@ def test_analyze_with_schemes(cli):
 
 @pytest.mark.parametrize("argv,message", [
     (["compare", "dirac-gan", "--scheme", "newton"], "unknown scheme 'newton'; choose from sgda"),
-    (["compare", "dirac-gan", "--scheme", "agda:n_d=0"], "n_g=1, n_d=0 must be integers >= 1"),
+    (["compare", "dirac-gan", "--scheme", "agda:n_d=0"], "scheme agda: n_d=0 must be an integer >= 1"),
     (["compare", "dirac-gan", "--scheme", "sgda", "--lrs", "0.03", "--t-end", "1"], "not a whole number of steps"),
     (["compare", "dirac-gan", "--scheme", "sgda", "--lrs", "-0.1"], "every learning rate must be > 0"),
     (["compare", "dirac-gan", "--scheme", "adam"], "no continuous limit"),
@@ -74,7 +74,8 @@ def test_analyze_with_schemes(cli):
     (["simulate", "dirac-gan", "--scheme", "sgda", "--lr", "0.1", "--steps", "5", "--out", "/nonexistent/x.npz"],
      "folder '/nonexistent' does not exist"),
     (["simulate", "dirac-gan", "--flow", "gradient"], "--flow needs --t-end"),
-    (["simulate", "dirac-gan", "--scheme", "momentum:beta=2", "--lr", "0.1", "--steps", "5"], "beta=2.0 must lie"),
+    (["simulate", "dirac-gan", "--scheme", "momentum:beta=2", "--lr", "0.1", "--steps", "5"],
+     "beta=2.0 must be a finite number in (-1, 1)"),
     (["analyze", "dirac-gan", "--scheme", "sgda"], "--scheme needs --lr"),
     (["analyze", "dirac-gan", "--lr", "0.1"], "--lr needs --scheme"),
     (["analyze", "dirac-gan", "--scheme", "sgda", "--scheme", "eg", "--lr", "0.1", "--lr", "0.2", "--lr", "0.3"],
@@ -133,7 +134,8 @@ def test_plot_kinds_write_pngs(cli, tmp_path, argv):
     (["plot", "dirac-gan", "-o", "fig.jpg"], "must name a .png file"),
     (["plot", "dirac-gan", "--kind", "animation", "-o", "fig.png"], "must name a .gif file for --kind animation"),
     (["plot", "dirac-gan", "--kind", "sweep", "-o", "x.png"], "--kind sweep needs --grid"),
-    (["plot", "dirac-gan", "--kind", "sweep", "--grid", "beta=0:1:3", "-o", "x.png"], "has no parameter 'beta'"),
+    (["plot", "dirac-gan", "--kind", "sweep", "--grid", "beta=0:1:3", "-o", "x.png"],
+     "'beta' is not a sweepable parameter of DiracGAN (sweepable: gamma,"),
     (["plot", "dirac-gan", "--kind", "sweep", "--grid", "gamma=1:0:3", "-o", "x.png"], "need LO < HI"),
     (["plot", "dirac-gan", "--kind", "pie", "-o", "x.png"], "invalid choice: 'pie'"),
     (["plot", "dirac-gan", "--scheme", "sgda", "--scheme", "eg", "--lr", "0.1", "--lr", "0.2", "--lr", "0.3",

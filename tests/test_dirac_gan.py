@@ -123,12 +123,12 @@ def test_weight_clipping_projects_the_field():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"loss": "lsgan"}, "loss='lsgan' is not one of gan, nsgan, wgan"),
-    ({"reg": "r3"}, "reg='r3' is not one of"),
-    ({"gamma": -1.0}, "gamma=-1.0 must be finite and >= 0"),
-    ({"gamma": float("inf")}, "gamma=inf must be finite"),
-    ({"sigma": float("inf")}, "sigma=inf must be finite"),
-    ({"sigma": 0.0}, "sigma=0.0 must be finite and > 0"),
+    ({"loss": "lsgan"}, "dirac-gan: loss='lsgan' must be one of gan, nsgan, wgan"),
+    ({"reg": "r3"}, "reg='r3' must be one of"),
+    ({"gamma": -1.0}, "gamma=-1.0 must be a finite number >= 0"),
+    ({"gamma": float("inf")}, "gamma=inf must be a finite number"),
+    ({"sigma": float("inf")}, "sigma=inf must be a finite number"),
+    ({"sigma": 0.0}, "sigma=0.0 must be a finite number > 0"),
     ({"clip": 1.0}, "clip=1.0 applies to loss=wgan only"),
     ({"gamma": float("nan")}, "gamma=nan"),
     ({"n_quad": 1}, "n_quad=1"),

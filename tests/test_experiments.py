@@ -3,8 +3,10 @@
 import json
 
 import pytest
-from gameflow.experiments import experiments_library, particle_experiments  # noqa: F401  (registers the experiments)
-from gameflow.experiments.runner import EXPERIMENTS, ExperimentContext, register, run_experiment
+from gameflow.experiments.context import Experiment, ExperimentContext
+from gameflow.experiments.runner import experiments, run_experiment
+
+EXPERIMENTS = experiments()
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
@@ -27,17 +29,13 @@ def test_quick_mode_reproduces_every_claim(name, tmp_path):
 
 
 def test_an_interrupted_run_leaves_no_half_written_result(tmp_path):
-    @register("broken", "fails half way", "none")
     def broken(ctx: ExperimentContext) -> None:
         ctx.claim("first", "x", "x", True)
         raise KeyboardInterrupt
 
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run_experiment("broken", str(tmp_path / "b"), quick=True)
-        assert list((tmp_path / "b").iterdir()) == []
-    finally:
-        del EXPERIMENTS["broken"]
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(Experiment("broken", "fails half way", "none", broken), str(tmp_path / "b"), quick=True)
+    assert list((tmp_path / "b").iterdir()) == []
 
 
 def test_cli_run(cli, tmp_path):

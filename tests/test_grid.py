@@ -168,7 +168,7 @@ def test_cli_sweep_resume_and_plot(cli, tmp_path):
     (["sweep", "dirac-gan", "--scheme", "sgda", "--grid", "gamma=0:1:3", "--steps", "5", "--out", "x"],
      "give an lr axis"),
     (["sweep", "dirac-gan", "--scheme", "sgda", "--grid", "beta=0:1:3", "--lr", "0.1", "--steps", "5", "--out", "x"],
-     "neither lr nor a parameter"),
+     "is not a sweepable parameter"),
     (["sweep", "dirac-gan", "--scheme", "sgda", "--grid", "lr=0:1:3:log", "--steps", "5", "--out", "x"],
      "need 0 < LO < HI"),
     (["plot", "--kind", "sweep", "--from", "/nonexistent", "-o", "x.png"], "does not exist: run gameflow sweep"),

@@ -219,8 +219,8 @@ def test_gaussian_gan_closed_forms():
         (lambda: flows.MMDGAN(np.zeros((3, 2)), np.zeros((3, 2)), stabilizer="sn"), "stabilizer 'sn'"),
         (lambda: flows.GaussianGAN(3, 1.5), "rho=1.5 must satisfy"),
         (lambda: flows.GaussianGAN(3, 0.5, gen="toeplitz"), "gen 'toeplitz'"),
-        (lambda: flows.make_game("mmd-flow", {"n": "0"}), "mmd-flow: n=0 must be >= 1"),
-        (lambda: flows.make_game("mmd-flow", {"kernel": "rbf"}), "kernel='rbf' is not one of"),
+        (lambda: flows.make_game("mmd-flow", {"n": 0}), "mmd-flow: n=0 must be an integer >= 1"),
+        (lambda: flows.make_game("mmd-flow", {"kernel": "rbf"}), "kernel='rbf' must be one of"),
     ],
 )
 def test_bad_particle_inputs_are_refused(build, message):
@@ -240,7 +240,7 @@ def test_cli_simulate_and_analyze_particle_games(cli, tmp_path):
     assert abs(r["spectral_abscissa"] + 0.25) < 1e-12
     code, _, err = cli.run("simulate", "mmd-gan", "--param", "stabilizer=sn", "--scheme", "sgda", "--lr", "0.1",
                            "--steps", "5")
-    assert code == 2 and "stabilizer='sn' is not one of none, gp, wd" in err and "Traceback" not in err
+    assert code == 2 and "stabilizer='sn' must be one of none, gp, wd" in err and "Traceback" not in err
 
 
 def test_particle_plots_render_and_return_artists(tmp_path):

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .game import Game
-from .state import State
+from ..game import Game
+from ..params import param
+from ..state import State
 
 LOSSES = ("gan", "nsgan", "wgan")
 REGS = ("none", "r1", "r2", "wgan-gp", "noise")
@@ -87,27 +88,21 @@ class DiracGAN(Game):
     noise gives ``λ = σ² f''(0) ± sqrt(σ⁴ f''(0)² - a²)``.
     """
 
-    loss: str = eqx.field(static=True, default="gan")
-    reg: str = eqx.field(static=True, default="none")
-    gamma: float = 1.0
-    sigma: float = 1.0
-    clip: float = math.inf
-    g0: float = 1.0
-    eps: float = 1e-3
-    n_quad: int = eqx.field(static=True, default=32)
+    name: ClassVar[str] = "dirac-gan"
+    equilibrium_note: ClassVar[str] = "(theta, psi) = (0, 0)"
+
+    loss: str = param("gan", "generator/discriminator loss", choices=LOSSES, static=True)
+    reg: str = param("none", "regularizer: R1/R2 gradient penalty, WGAN-GP, instance noise", choices=REGS,
+                     static=True)
+    gamma: float = param(1.0, "penalty weight (r1, r2, wgan-gp)", low=0)
+    sigma: float = param(1.0, "instance-noise std (noise); exact Gauss-Hermite expectation", low=0, strict=True)
+    clip: float = param(math.inf, "WGAN weight clipping |psi| <= clip (wgan only; inf = none)", low=0, strict=True,
+                        finite=False)
+    g0: float = param(1.0, "target gradient norm of wgan-gp", low=0)
+    eps: float = param(1e-3, "smoothing of |psi| in wgan-gp: sqrt(psi^2 + eps^2)", low=0, strict=True)
+    n_quad: int = param(32, "Gauss-Hermite nodes for instance noise", low=2, high=200, static=True)
 
     def __check_init__(self):
-        if self.loss not in LOSSES:
-            raise ValueError(f"dirac-gan: loss={self.loss!r} is not one of {', '.join(LOSSES)}")
-        if self.reg not in REGS:
-            raise ValueError(f"dirac-gan: reg={self.reg!r} is not one of {', '.join(REGS)}")
-        _concrete_check(self.gamma, lambda v: 0 <= v < math.inf, "gamma", "must be finite and >= 0")
-        _concrete_check(self.sigma, lambda v: 0 < v < math.inf, "sigma", "must be finite and > 0")
-        _concrete_check(self.clip, lambda v: v > 0, "clip", "must be > 0 (inf for no clipping)")
-        _concrete_check(self.g0, lambda v: 0 <= v < math.inf, "g0", "must be finite and >= 0")
-        _concrete_check(self.eps, lambda v: 0 < v < math.inf, "eps", "must be finite and > 0")
-        if not (isinstance(self.n_quad, int) and 2 <= self.n_quad <= 200):
-            raise ValueError(f"dirac-gan: n_quad={self.n_quad!r} must be an integer in [2, 200]")
         if self.loss != "wgan" and _is_concrete(self.clip) and math.isfinite(float(self.clip)):
             raise ValueError(f"dirac-gan: clip={self.clip} applies to loss=wgan only, got loss={self.loss}")
 
@@ -170,17 +165,6 @@ class DiracGAN(Game):
 
 def _is_concrete(v) -> bool:
     return not isinstance(v, jax.core.Tracer)
-
-
-def _concrete_check(v, ok, name, rule):
-    if not _is_concrete(v):
-        return
-    try:
-        fv = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"dirac-gan: {name}={v!r} is not a number") from None
-    if math.isnan(fv) or not ok(fv):
-        raise ValueError(f"dirac-gan: {name}={v} {rule}")
 
 
 def equilibrium_jacobian(game: DiracGAN, consensus: float = 0.0) -> np.ndarray:

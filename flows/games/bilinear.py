@@ -9,12 +9,15 @@ diverges.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .game import Game
-from .state import State
+from ..game import Game
+from ..params import Param
+from ..state import State
 
 
 def random_matrix(dim: int, cond: float, seed: int) -> np.ndarray:
@@ -51,6 +54,17 @@ class Bilinear(Game):
     number.  The equilibrium solves ``A y = -b``, ``Aᵀ x = -c``.
     """
 
+    name: ClassVar[str] = "bilinear"
+    equilibrium_note: ClassVar[str] = "A y = -b, A^T x = -c (least squares; none if inconsistent)"
+    extra_parameters: ClassVar[tuple[Param, ...]] = (
+        Param("A", "matrix", None, "coupling matrix, rows separated by ';' (default: random, see dim/cond/seed)"),
+        Param("b", "vector", None, "linear term of x (default zeros)"),
+        Param("c", "vector", None, "linear term of y (default zeros)"),
+        Param("dim", "int", 2, "dimension of x and y for a random A", low=1),
+        Param("cond", "float", 1.0, "condition number of a random A", low=1),
+        Param("seed", "int", 0, "seed of a random A", low=0),
+    )
+
     A: jax.Array
     b: jax.Array
     c: jax.Array
@@ -70,6 +84,18 @@ class Bilinear(Game):
             if not bool(jnp.all(jnp.isfinite(arr))):
                 raise ValueError(f"bilinear: {name} is not finite")
         self.A, self.b, self.c = A, b, c
+
+    @classmethod
+    def from_params(cls, values: dict[str, Any], given: frozenset[str] = frozenset()) -> Bilinear:
+        """``A`` as given, or [`random_matrix`][] of ``dim`` and ``cond`` (not both)."""
+        if values["A"] is not None:
+            clash = sorted(set(given) & {"dim", "cond", "seed"})
+            if clash:
+                raise ValueError(f"bilinear: give A or dim/cond/seed, not both (got A and {clash[0]})")
+            A = values["A"]
+        else:
+            A = random_matrix(values["dim"], values["cond"], values["seed"])
+        return cls(A, values["b"], values["c"])
 
     def template(self) -> State:
         m, n = self.A.shape

@@ -15,12 +15,15 @@ local analysis", ICML 2022.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .game import Game
-from .state import State
+from ..game import Game
+from ..params import Param
+from ..state import State
 
 
 class Quadratic(Game):
@@ -36,6 +39,18 @@ class Quadratic(Game):
     origin is always stationary; it is the unique equilibrium when the
     Jacobian is nonsingular.
     """
+
+    name: ClassVar[str] = "quadratic"
+    equilibrium_note: ClassVar[str] = "(x, y) = (0, 0)"
+    extra_parameters: ClassVar[tuple[Param, ...]] = (
+        Param("a", "float", 1.0, "curvature in x (a < 0: nonconvex)"),
+        Param("b", "float", 1.0, "coupling"),
+        Param("c", "float", 1.0, "curvature in y (c < 0: nonconcave)"),
+        Param("dim", "int", 1, "dimension of x and y", low=1),
+        Param("A", "matrix", None, "matrix form: x-curvature (with B and C)"),
+        Param("B", "matrix", None, "matrix form: coupling (with A and C)"),
+        Param("C", "matrix", None, "matrix form: y-curvature (with A and B)"),
+    )
 
     A: jax.Array
     B: jax.Array
@@ -55,6 +70,20 @@ class Quadratic(Game):
             if not bool(jnp.all(jnp.isfinite(M))):
                 raise ValueError(f"quadratic: {name} is not finite")
         self.A, self.B, self.C = (A + A.T) / 2, B, (C + C.T) / 2
+
+    @classmethod
+    def from_params(cls, values: dict[str, Any], given: frozenset[str] = frozenset()) -> Quadratic:
+        """The matrix form when ``A``, ``B``, ``C`` are given (all three), else [`scalar`][]."""
+        mats = [k for k in ("A", "B", "C") if values[k] is not None]
+        if mats:
+            if len(mats) != 3:
+                missing = sorted({"A", "B", "C"} - set(mats))
+                raise ValueError(f"quadratic: matrix form needs A, B and C; missing {', '.join(missing)}")
+            clash = sorted(set(given) & {"a", "b", "c", "dim"})
+            if clash:
+                raise ValueError(f"quadratic: give a/b/c/dim or A/B/C, not both (got {clash[0]} with matrices)")
+            return cls(values["A"], values["B"], values["C"])
+        return cls.scalar(values["a"], values["b"], values["c"], values["dim"])
 
     @classmethod
     def scalar(cls, a: float = 1.0, b: float = 1.0, c: float = 1.0, dim: int = 1) -> Quadratic:

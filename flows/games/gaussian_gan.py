@@ -38,14 +38,16 @@ statements here are this library's).
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .game import Game
-from .state import State
+from ..game import Game
+from ..params import Param
+from ..state import State
 
 GENERATORS = ("full", "circulant", "diagonal")
 DISCRIMINATORS = ("full", "circulant", "diagonal", "linear")
@@ -83,6 +85,18 @@ class GaussianGAN(Game):
       ``circ(w)``), ``diagonal``, or ``linear`` (no ``W``).
     - `lam`: weight decay of the discriminator (>= 0).
     """
+
+    name: ClassVar[str] = "gaussian-gan"
+    equilibrium_note: ClassVar[str] = "G = Sigma^(1/2), b = mean, W = 0, v = 0 (none for a diagonal generator)"
+    extra_parameters: ClassVar[tuple[Param, ...]] = (
+        Param("d", "int", 4, "dimension", low=1),
+        Param("rho", "float", 0.5, "autocorrelation of neighbours, |rho| < 1 (Sigma_ij = rho^lag)", low=-1, high=1,
+              strict=True),
+        Param("mean", "vector", None, "data mean (default zeros)"),
+        Param("gen", "choice", "circulant", "generator family", GENERATORS),
+        Param("disc", "choice", "circulant", "discriminator family (linear: no W)", DISCRIMINATORS),
+        Param("lam", "float", 0.0, "discriminator weight decay", low=0),
+    )
 
     sigma: jax.Array
     mean: jax.Array

@@ -28,16 +28,16 @@ exponential distribution; the parametrization here is this library's).
 from __future__ import annotations
 
 import functools
-import math
+from typing import ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..game import Game
+from ..params import param
+from ..state import State
 from .dirac_gan import log_sigmoid
-from .game import Game
-from .state import State
 
 
 @functools.cache
@@ -56,17 +56,12 @@ class ExpGAN(Game):
     - `n_quad`: Gauss–Laguerre nodes, 2..200.
     """
 
-    rate: float = 2.0
-    centre: float = 0.5
-    n_quad: int = eqx.field(static=True, default=64)
+    name: ClassVar[str] = "exp-gan"
+    equilibrium_note: ClassVar[str] = "(theta, psi) = (1/rate, 0)"
 
-    def __check_init__(self):
-        if not isinstance(self.rate, jax.core.Tracer) and not (math.isfinite(self.rate) and self.rate > 0):
-            raise ValueError(f"exp-gan: rate={self.rate} must be positive and finite")
-        if not isinstance(self.centre, jax.core.Tracer) and not math.isfinite(self.centre):
-            raise ValueError(f"exp-gan: centre={self.centre} must be finite")
-        if not 2 <= self.n_quad <= 200:
-            raise ValueError(f"exp-gan: n_quad={self.n_quad} must be in 2..200")
+    rate: float = param(2.0, "rate of the exponential data (mean 1/rate)", low=0, strict=True)
+    centre: float = param(0.5, "the discriminator's centre c")
+    n_quad: int = param(64, "Gauss-Laguerre nodes", low=2, high=200, static=True)
 
     def template(self) -> State:
         return (jnp.zeros(()), jnp.zeros(()))

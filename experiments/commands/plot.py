@@ -1,0 +1,125 @@
+"""``gameflow plot``: one picture (phase portrait, spectrum, convergence, order, sweep) or animation."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..parsing import (
+    UsageError,
+    check_grid_axis,
+    flow_from_cli,
+    game_from_cli,
+    parse_floats,
+    parse_lr,
+    parse_params,
+    parse_range,
+    scheme_from_cli,
+    split_grid,
+)
+
+NAME = "plot"
+HELP = "draw a phase portrait, spectrum, convergence, order or sweep picture"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pl = parser
+    pl.add_argument("game", nargs="?", help="the game (not needed with --from)")
+    pl.add_argument("--param", action="append", metavar="NAME=VALUE")
+    pl.add_argument("--kind", choices=("portrait", "spectrum", "convergence", "order", "sweep", "animation",
+                                       "particles"),
+                    default="portrait",
+                    help="animation writes a GIF (-o FILE.gif); particles: snapshots over the witness (PNG) or a GIF")
+    pl.add_argument("--scheme", action="append", metavar="NAME[:k=v,...]", help="repeatable (default sgda, agda)")
+    pl.add_argument("--lr", action="append", metavar="H", help="one for all schemes, or one per scheme (default 0.1)")
+    pl.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")
+    pl.add_argument("--flow", default="gradient", metavar="NAME[:k=v,...]", help="the flow drawn (portrait)")
+    pl.add_argument("--t-end", type=float, default=20.0, metavar="T", help="time shown (portrait, order)")
+    pl.add_argument("--steps", type=int, default=300, metavar="N", help="iterations (convergence, sweep)")
+    pl.add_argument("--lrs", default="0.04,0.02,0.01,0.005", metavar="H1,...", help="learning rates (order)")
+    pl.add_argument("--grid", metavar="NAME=LO:HI:N", help="game parameter axis of a sweep (e.g. gamma=0:2:21)")
+    pl.add_argument("--from", dest="from_dir", metavar="DIR", help="draw a finished `gameflow sweep` (kind sweep)")
+    pl.add_argument("--lr-grid", default="1e-2:3:25", metavar="LO:HI:N", help="log-spaced lr axis of a sweep")
+    pl.add_argument("-o", "--output", required=True, metavar="FILE.png|FILE.gif")
+
+
+def _runs(specs: list[str] | None, lrs: list[str] | None) -> list[tuple[str, Any, float]]:
+    """``(label, scheme, lr)`` for each ``--scheme`` (default sgda and agda), one ``--lr`` for all or one each."""
+    specs = specs or ["sgda", "agda"]
+    lrs = lrs or ["0.1"]
+    if len(lrs) == 1:
+        lrs = lrs * len(specs)
+    if len(lrs) != len(specs):
+        raise UsageError(f"{len(specs)} --scheme and {len(lrs)} --lr: give one --lr, or one per --scheme")
+    return [(spec, scheme_from_cli(spec), parse_lr(h)) for spec, h in zip(specs, lrs)]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Draw one picture and write it to ``-o``."""
+    import numpy as np
+    from gameflow import flows
+
+    from .. import figures
+    from ..reports import load_sweep, start_point
+
+    ext = ".gif" if args.kind == "animation" else ".png"
+    if args.kind == "particles" and args.output.lower().endswith(".gif"):
+        ext = ".gif"
+    if not args.output.lower().endswith(ext):
+        raise UsageError(f"-o {args.output!r} must name a {ext} file for --kind {args.kind}")
+    if args.from_dir is not None:
+        if args.kind != "sweep":
+            raise UsageError("--from draws a finished sweep: use it with --kind sweep")
+        figures.save(figures.grid_figure(load_sweep(args.from_dir)), args.output)
+        print(f"wrote {args.output}")
+        return 0
+    if args.game is None:
+        raise UsageError("name a game (or --kind sweep --from DIR)")
+    game, _ = game_from_cli(args.game, parse_params(args.param))
+    runs = _runs(args.scheme, args.lr)
+    z0 = np.asarray(start_point(game, args.point), float)
+    flows.state_from_vector(z0, game.template(), what="--point")
+    if args.steps < 1:
+        raise UsageError(f"--steps {args.steps} must be >= 1")
+    if not (np.isfinite(args.t_end) and args.t_end > 0):
+        raise UsageError(f"--t-end {args.t_end} must be positive and finite")
+    if args.kind == "particles":
+        if not type(game).exchangeable:
+            names = ", ".join(n for n, s in flows.GAMES.items() if n in ("mmd-flow", "critic-gan", "mmd-gan"))
+            raise UsageError(f"--kind particles draws particle games ({names}), not {args.game}")
+        label, scheme, h = runs[0]
+        title = f"{args.game}: {label}, h = {h:g}, {args.steps} steps"
+        if ext == ".gif":
+            figures.particle_animation(game, scheme, h, args.steps, args.output)
+        else:
+            figures.save(figures.particle_figure(game, scheme, h, args.steps, title), args.output)
+        print(f"wrote {args.output}")
+        return 0
+    if args.kind in ("portrait", "animation") and flows.state_size(game.template()) < 2:
+        raise UsageError("a phase portrait needs a state of at least 2 numbers")
+    if args.kind == "portrait":
+        flow = flow_from_cli(game, args.flow)
+        fig = figures.portrait_figure(game, runs, z0, args.t_end, flow, title=args.game)
+    elif args.kind == "animation":
+        flow = flow_from_cli(game, args.flow)
+        figures.animation(game, runs, z0, args.t_end, flow, args.output)
+        print(f"wrote {args.output}")
+        return 0
+    elif args.kind == "spectrum":
+        fig = figures.spectrum_figure(game, runs)
+    elif args.kind == "convergence":
+        fig = figures.convergence_figure(game, runs, z0, args.steps)
+    elif args.kind == "order":
+        lrs = parse_floats(args.lrs, "--lrs")
+        fig = figures.order_figure(game, runs, lrs, args.t_end if args.t_end != 20.0 else 2.0, z0)
+    else:
+        if not args.grid:
+            raise UsageError("--kind sweep needs --grid NAME=LO:HI:N (a game parameter)")
+        name, rng = split_grid(args.grid)
+        values = parse_range(rng, "--grid", log=False)
+        lrs = parse_range(args.lr_grid, "--lr-grid", log=True)
+        check_grid_axis(game, name, values, "--grid")
+        fig = figures.sweep_figure(game, runs[0][1], lrs, name, values, z0, args.steps)
+    figures.save(fig, args.output)
+    print(f"wrote {args.output}")
+    return 0

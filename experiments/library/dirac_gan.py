@@ -1,0 +1,110 @@
+"""The ``dirac-gan`` experiment (``gameflow run dirac-gan``)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from gameflow import flows, solvers
+from gameflow.flows.games.dirac_gan import equilibrium_jacobian
+
+from .. import figures
+from ..context import Experiment, ExperimentContext
+
+MARGIN = solvers.spectrum.MARGIN
+
+
+def verdict(rho: float) -> str:
+    """converges / cycles / diverges from a spectral radius."""
+    if rho < 1 - MARGIN:
+        return "converges"
+    if rho <= 1 + MARGIN:
+        return "cycles"
+    return "diverges"
+
+
+# Mescheder et al. 2018, Sec. 3 and 4: the local behaviour of each variant at
+# small learning rates under simultaneous and alternating gradient steps.
+DIRAC_VARIANTS = [
+    ("GAN", {"loss": "gan"}, None, {"sgda": "diverges", "agda": "cycles"}),
+    ("NS-GAN", {"loss": "nsgan"}, None, {"sgda": "diverges", "agda": "cycles"}),
+    ("WGAN", {"loss": "wgan"}, None, {"sgda": "diverges", "agda": "cycles"}),
+    (
+        "WGAN-GP",
+        {"loss": "wgan", "reg": "wgan-gp", "gamma": 1.0, "eps": 0.1},
+        None,
+        {"sgda": "diverges", "agda": "diverges"},
+    ),
+    ("instance noise", {"reg": "noise", "sigma": 1.0}, None, {"sgda": "converges", "agda": "converges"}),
+    ("R1", {"reg": "r1", "gamma": 0.3}, None, {"sgda": "converges", "agda": "converges"}),
+    ("R2", {"reg": "r2", "gamma": 0.3}, None, {"sgda": "converges", "agda": "converges"}),
+    ("consensus", {"loss": "gan"}, 1.0, {"sgda": "converges", "agda": "converges"}),
+]
+
+
+def dirac_gan(ctx: ExperimentContext) -> None:
+    lr = 0.01
+    ctx.config.update(lr=lr, variants=[v[0] for v in DIRAC_VARIANTS])
+    rows = {}
+    for name, params, consensus, expected in DIRAC_VARIANTS:
+        ctx.progress(f"{name}: eigenvalues and update-map spectra")
+        game = flows.DiracGAN(**params)
+        flow = flows.ConsensusFlow(game, consensus) if consensus else flows.GradientFlow(game)
+        res = flows.analyze(flow)
+        theory = flows.eigenvalues(equilibrium_jacobian(game, consensus or 0.0))
+        err = float(np.max(np.abs(res.eigenvalues - theory)))
+        schemes = (
+            {"sgda": solvers.Consensus(gamma=consensus), "agda": solvers.Consensus(gamma=consensus)}
+            if consensus
+            else {"sgda": solvers.SGDA(), "agda": solvers.AGDA()}
+        )
+        measured = {}
+        for label, scheme in schemes.items():
+            if consensus and label == "agda":
+                continue
+            measured[label] = solvers.map_spectrum(game, scheme, lr).spectral_radius
+        rows[name] = {
+            "eigenvalues": [[e.real, e.imag] for e in res.eigenvalues],
+            "classification": res.classification,
+            "closed_form_error": err,
+            "spectral_radius": measured,
+        }
+        ctx.claim(
+            f"{name}: Jacobian eigenvalues at the equilibrium",
+            "paper's closed form",
+            f"max error {err:.1e} ({res.classification})",
+            err < 1e-10,
+        )
+        for label, rho in measured.items():
+            want = expected[label]
+            scheme_name = "consensus" if consensus else label
+            ctx.claim(
+                f"{name}: {scheme_name} at lr {lr}", want, f"{verdict(rho)} (rho = {rho:.10f})", verdict(rho) == want
+            )
+    ctx.metrics["variants"] = rows
+    ctx.progress("phase portraits")
+    steps_t = 15.0 if ctx.quick else 40.0
+    # Quick mode draws two panels (each portrait compiles its own runs).
+    shown = [DIRAC_VARIANTS[0], DIRAC_VARIANTS[5]] if ctx.quick else DIRAC_VARIANTS
+    fig, axs = plt.subplots(
+        2 if len(shown) > 2 else 1,
+        (len(shown) + 1) // 2 if len(shown) > 2 else 2,
+        figsize=(5 * ((len(shown) + 1) // 2 if len(shown) > 2 else 2), 10 if len(shown) > 2 else 5),
+    )
+    runs = [("sgda", solvers.SGDA(), 0.1), ("agda", solvers.AGDA(), 0.1)]
+    for ax, (name, params, consensus, _) in zip(np.ravel(axs), shown):
+        game = flows.DiracGAN(**params)
+        flow = flows.ConsensusFlow(game, consensus) if consensus else None
+        panel_runs = [("consensus", solvers.Consensus(gamma=consensus), 0.1)] if consensus else runs
+        figures.portrait_axes(ax, game, panel_runs, np.array([1.0, 1.0]), steps_t, flow, title=name)
+    ctx.figure(fig, "portraits.png")
+
+
+EXPERIMENT = Experiment(
+    name="dirac-gan",
+    description="which training methods converge on the Dirac-GAN",
+    reference=(
+        "L. Mescheder, A. Geiger, S. Nowozin, Which training methods for GANs do actually converge?, ICML "
+        "2018"
+    ),
+    run=dirac_gan,
+)

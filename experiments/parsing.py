@@ -1,0 +1,332 @@
+"""Text at the command line's edge: every conversion of the CLI's strings into values and objects.
+
+The commands hand their raw arguments here and get back numbers, games,
+schemes and flows; nothing else in ``gameflow.experiments`` builds a library
+object from a name.  ``game_from_cli``, ``scheme_from_cli`` and
+``flow_from_cli`` are the only places that do.  This module imports
+neither JAX nor the library at import time (the parser is built without
+them): the three builders import it when called.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from gameflow.flows import Flow, Game
+    from gameflow.flows.params import Param
+    from gameflow.solvers import Scheme
+
+
+class UsageError(ValueError):
+    """Bad command-line input (exit status 2)."""
+
+
+# Options whose value may start with "-" (a negative number): see glue_negative.
+NUMERIC_OPTIONS = frozenset({"--point", "--lr", "--lrs", "--tol", "--t-end"})
+
+
+def split_kv(text: str, what: str) -> tuple[str, str]:
+    """``"gamma=0.3"`` → ``("gamma", "0.3")``; `what` names the option in the error."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"{what} {text!r} must look like NAME=VALUE")
+    return name.strip(), value.strip()
+
+
+def parse_params(items: list[str] | None) -> dict[str, str]:
+    """``["gamma=0.3", "reg=r1"]`` → ``{"gamma": "0.3", "reg": "r1"}``; repeated names are an error."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        k, v = split_kv(item, "--param")
+        if k in out:
+            raise UsageError(f"--param {k} given twice")
+        out[k] = v
+    return out
+
+
+def parse_spec(text: str, what: str) -> tuple[str, dict[str, str]]:
+    """``"consensus:gamma=0.5,foo=1"`` → ``("consensus", {"gamma": "0.5", "foo": "1"})``."""
+    name, _, rest = text.partition(":")
+    params: dict[str, str] = {}
+    for item in filter(None, rest.split(",")):
+        k, v = split_kv(item, what)
+        if k in params:
+            raise UsageError(f"{what} {text!r} gives {k} twice")
+        params[k] = v
+    return name.strip(), params
+
+
+def parse_floats(text: str, what: str) -> list[float]:
+    """A comma-separated list of finite floats."""
+    try:
+        vals = [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not a comma-separated list of numbers") from None
+    if not vals:
+        raise UsageError(f"{what} is empty")
+    bad = [v for v in vals if not math.isfinite(v)]
+    if bad:
+        raise UsageError(f"{what} {text!r} has a non-finite entry {bad[0]}; all entries must be finite")
+    return vals
+
+
+def parse_lr(text: str, what: str = "--lr") -> float:
+    """One positive learning rate."""
+    vals = parse_floats(text, what)
+    if len(vals) != 1:
+        raise UsageError(f"{what} {text!r} must be one number")
+    if vals[0] <= 0:
+        raise UsageError(f"{what} {vals[0]} must be > 0")
+    return vals[0]
+
+
+def parse_range(text: str, what: str, log: bool) -> np.ndarray:
+    """``"LO:HI:N"`` → ``N`` points from ``LO`` to ``HI`` (geometric when `log`), ``2 <= N <= 400``."""
+    import numpy as np
+
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise UsageError(f"{what} {text!r} must look like LO:HI:N")
+    lo, hi = parse_floats(parts[0], what)[0], parse_floats(parts[1], what)[0]
+    try:
+        n = int(parts[2])
+    except ValueError:
+        raise UsageError(f"{what} {text!r}: N must be an integer") from None
+    if n < 2 or n > 400:
+        raise UsageError(f"{what} {text!r}: N must be in 2..400")
+    if not lo < hi or (log and lo <= 0):
+        raise UsageError(f"{what} {text!r}: need {'0 < ' if log else ''}LO < HI")
+    return np.geomspace(lo, hi, n) if log else np.linspace(lo, hi, n)
+
+
+def split_grid(text: str) -> tuple[str, str]:
+    """``"gamma=0:2:21"`` → ``("gamma", "0:2:21")`` (the axis of ``gameflow plot --kind sweep``)."""
+    name, sep, rng = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--grid {text!r} must look like NAME=LO:HI:N")
+    return name, rng
+
+
+def parse_axis(text: str) -> tuple[str, np.ndarray]:
+    """``"NAME=LO:HI:N[:log]"`` → ``(NAME, values)`` (an axis of ``gameflow sweep``)."""
+    name, sep, rng = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--grid {text!r} must look like NAME=LO:HI:N[:log]")
+    parts = rng.split(":")
+    log = len(parts) == 4 and parts[3] == "log"
+    if len(parts) not in (3, 4) or (len(parts) == 4 and not log):
+        raise UsageError(f"--grid {text!r} must look like NAME=LO:HI:N[:log]")
+    return name, parse_range(":".join(parts[:3]), f"--grid {name}", log=log)
+
+
+def flow_params(name: str, raw: dict[str, str]) -> dict[str, Any]:
+    """The parameters of ``--flow NAME:k=v,...`` as numbers (``rates`` as a list, ``r1/r2/...``)."""
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k == "rates":
+            out[k] = parse_floats(v.replace("/", ","), f"--flow {name} rates")
+        else:
+            try:
+                out[k] = float(v)
+            except ValueError:
+                raise UsageError(f"--flow {name}: {k}={v!r} is not a number") from None
+            if not math.isfinite(out[k]):
+                raise UsageError(f"--flow {name}: {k}={v} must be finite")
+    return out
+
+
+def glue_negative(argv: list[str]) -> list[str]:
+    """Keep a negative value with its flag: argparse would read ``--point -1,2`` as two options."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if (a in NUMERIC_OPTIONS and i + 1 < len(argv) and argv[i + 1][:1] == "-"
+                and argv[i + 1][1:2] in "0123456789."):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def literal(raw: str) -> Any:
+    """Text as an int or a float where it reads as one, else the text (a user game's parameters)."""
+    for conv in (int, float):
+        try:
+            return conv(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def parse_value(p: Param, raw: str, owner: str) -> Any:
+    """Text → a value of declared parameter `p`, checked against its declaration.
+
+    Kinds: numbers (``1e-3``, ``inf``), ``int``, ``bool`` (``0``/``1``/``true``/
+    ``false``), a ``choice``, ``vector`` (``1,2,3``), ``matrix`` (``1,2;3,4``),
+    ``order`` (``xy``, ``yx`` or ``0/2/1``) and ``rates`` (``1/2/4``).
+
+    **Raises:**
+
+    `ValueError` ``"OWNER: NAME='TEXT' is not ..."`` or the declaration's rule.
+    """
+    import numpy as np
+
+    where = f"{owner}: {p.name}={raw!r}"
+    if p.kind == "choice":
+        value: Any = raw
+    elif p.kind == "int":
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"{where} is not an integer") from None
+    elif p.kind == "float":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{where} is not a number") from None
+        if math.isnan(value):
+            raise ValueError(f"{where} is not a number")
+    elif p.kind == "bool":
+        if raw.lower() not in ("0", "1", "true", "false"):
+            raise ValueError(f"{where} must be 0 or 1")
+        value = raw.lower() in ("1", "true")
+    elif p.kind in ("vector", "matrix"):
+        fmt = "1,2;3,4" if p.kind == "matrix" else "1,2,3"
+        try:
+            rows = [r for r in raw.replace(" ", "").split(";") if r != ""]
+            value = np.array([[float(v) for v in r.split(",")] for r in rows], dtype=float)
+        except ValueError:
+            raise ValueError(f"{where} is not a {p.kind} (write it like {fmt})") from None
+        if p.kind == "vector":
+            if value.ndim > 1 and min(value.shape) > 1:
+                raise ValueError(f"{where} is not a vector (write it like {fmt})")
+            value = value.reshape(-1)
+    elif p.kind == "order":
+        named = {"xy": (0, 1), "yx": (1, 0)}
+        try:
+            value = named[raw] if raw in named else tuple(int(v) for v in raw.split("/"))
+        except ValueError:
+            raise ValueError(f"{where} is not an order (xy, yx, or a permutation like 0/2/1)") from None
+    elif p.kind == "rates":
+        value = tuple(parse_floats(raw.replace("/", ","), f"{owner}: {p.name}"))
+    else:  # pragma: no cover - every kind is handled above
+        raise ValueError(f"{where}: kind {p.kind} has no text form")
+    return p.check(owner, value)
+
+
+def game_from_cli(name: str, raw_params: dict[str, str]) -> tuple[Game, dict[str, Any]]:
+    """The game named on the command line, and its resolved parameters as JSON-able values.
+
+    Each ``--param`` is parsed by its declaration on the game's class (see
+    ``gameflow games``); a user's factory gets numbers as numbers.
+
+    **Arguments:**
+
+    - `name`: a built-in game's name, or ``path/to/file.py:factory``.
+    - `raw_params`: the ``--param`` values as given, ``{name: text}``.
+
+    **Returns:**
+
+    ``(game, params)``: `params` holds every parameter of a built-in game,
+    defaults filled in; a user's game gets its typed parameters.
+
+    **Raises:**
+
+    `ValueError` naming an unknown game, an unknown parameter or a bad value.
+    """
+    from gameflow import flows
+    from gameflow.flows.params import jsonable, lookup
+
+    if flows.is_user_game(name):
+        typed = {k: literal(v) for k, v in raw_params.items()}
+        return flows.make_game(name, typed), typed
+    cls = flows.game_class(name)
+    declared = cls.parameters()
+    typed = {k: parse_value(lookup(declared, k, name), v, name) for k, v in raw_params.items()}
+    game = flows.make_game(cls, typed)
+    values, _ = flows.registry.resolve_params(cls, typed)
+    return game, {k: jsonable(v) for k, v in values.items()}
+
+
+def scheme_from_cli(text: str) -> Scheme:
+    """The scheme of ``--scheme NAME[:k=v,...]``, e.g. ``"agda:n_d=5"`` or ``"adam:b1=0.5"``.
+
+    Options are parsed by the scheme's declarations; every scheme also takes
+    ``ratio=TAU`` (two players: rates ``1/TAU``).  An optax optimizer's
+    options are numbers.  ``path/to/file.py:Name`` names a user's scheme
+    class (or factory) in a file, options parsed as for built-ins.
+
+    **Raises:**
+
+    `ValueError` naming an unknown scheme, option or bad value.
+    """
+    from gameflow import solvers
+    from gameflow.flows.params import lookup
+    from gameflow.flows.registry import load_user_object
+
+    path, sep, rest = text.partition(".py:")
+    if sep:
+        attr, _, opts = rest.partition(":")
+        name, raw = f"{path}.py:{attr}", parse_spec(f"x:{opts}", "--scheme")[1]
+        cls = load_user_object(name)
+        if not (isinstance(cls, type) and issubclass(cls, solvers.Scheme)):
+            raise ValueError(f"--scheme {name}: expected a gameflow.solvers.Scheme subclass, "
+                             f"got {type(cls).__name__}")
+        owner = f"scheme {name}"
+    else:
+        name, raw = parse_spec(text, "--scheme")
+        cls = solvers.SCHEMES.get(name)
+        owner = f"scheme {name}"
+        if cls is None and name not in solvers.OPTIMIZERS:
+            raise ValueError(f"unknown scheme {name!r}; choose from {', '.join(solvers.scheme_names())}")
+    opts: dict[str, Any] = {}
+    if "ratio" in raw:
+        if "rates" in raw:
+            raise ValueError(f"{owner}: give ratio or rates, not both")
+        ratio = parse_floats(raw.pop("ratio"), f"{owner}: ratio")
+        if len(ratio) != 1 or not ratio[0] > 0:
+            raise ValueError(f"{owner}: ratio={ratio} must be one number > 0")
+        raw["rates"] = f"1/{ratio[0]!r}"
+    if cls is None:  # an optax optimizer: numeric keyword options
+        for k, v in raw.items():
+            vals = parse_floats(v.replace("/", ","), f"{owner}: {k}")
+            opts[k] = tuple(vals) if k == "rates" else vals[0]
+        return solvers.make_scheme(name, **opts)
+    declared = cls.options()
+    for k, v in raw.items():
+        opts[k] = parse_value(lookup(declared, k, owner), v, owner)
+    return cls(**opts)
+
+
+def check_grid_axis(game: Game, name: str, values: Any, what: str) -> None:
+    """Refuse a grid over a parameter the game cannot sweep, or values its declaration does not allow."""
+    from gameflow.flows.params import field_parameters
+
+    sweepable = type(game).sweepable()
+    if name not in sweepable:
+        raise UsageError(f"{what}: {name!r} is not a sweepable parameter of {type(game).__name__} "
+                         f"(sweepable: {', '.join(sweepable) or 'none'})")
+    owner = type(game).name or type(game).__name__
+    for p in field_parameters(type(game)):
+        if p.name == name:
+            for v in values:
+                p.check(owner, float(v))
+
+
+def flow_from_cli(game: Game, text: str) -> Flow:
+    """The flow of `game` named by ``--flow NAME[:k=v,...]``, e.g. ``"consensus:gamma=0.5"``.
+
+    **Raises:**
+
+    `ValueError` naming an unknown flow, parameter or bad value.
+    """
+    from gameflow import flows
+
+    name, raw = parse_spec(text, "--flow")
+    return flows.make_flow(game, name, **flow_params(name, raw))
