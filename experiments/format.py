@@ -66,3 +66,8 @@ def table(rows: list[tuple[str, str]]) -> str:
     """Two-column text table."""
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def cell(text: str) -> str:
+    """Text for a markdown table cell (a ``|`` would end the cell)."""
+    return text.replace("|", "\\|")

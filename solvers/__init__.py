@@ -5,6 +5,7 @@ Imports ``flows`` (never the other way round).
 
 from . import grid
 from .compare import CompareRow, Comparison, compare, fit_order
+from .compare import resolve_method as compare_method
 from .grid import GridResult, load_grid, run_grid, save_grid
 from .integrate import SOLVERS, integrate, integrate_batch
 from .io import write_atomic
@@ -45,7 +46,8 @@ __all__ = [
     "Comparison", "Consensus", "GridResult", "LeadingFlow", "MapSpectrum", "ModifiedFlow", "Momentum", "Optax",
     "ParticleRun", "discrepancies", "noisy_descent", "particle_states",
     "Scheme", "Splitting", "SpiralStats", "StableRange", "Sweep", "Trajectory", "compare", "continuous_limit",
-    "fit_order", "grid", "integrate", "integrate_batch", "iterate", "load_grid", "make_scheme", "map_jacobian",
+    "compare_method", "fit_order", "grid", "integrate", "integrate_batch", "iterate", "load_grid", "make_scheme",
+    "map_jacobian",
     "map_spectrum", "run_grid", "save_grid", "spectral_radii", "spiral_stats", "spiral_theory",
     "stability_region", "stable_range", "step_map", "sweep", "taylor_coefficients", "write_atomic",
 ]

@@ -69,7 +69,8 @@ def describe_schemes() -> list[dict[str, Any]]:
         })
     for name, fn in OPTIMIZERS.items():
         out.append({"name": name, "description": f"optax.{fn.__name__} per player (its keyword options)",
-                    "stateless": False, "limit_order": None, "differentiable": False, "hand_modified": False,
+                    "stateless": False, "limit_order": None, "differentiable": name in ("sgd", "ogd"),
+                    "hand_modified": False,
                     "options": []})
     return out
 

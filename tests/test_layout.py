@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -193,3 +195,24 @@ def test_experiments_index_lists_every_experiment_module():
     assert set(library.MODULES) == _listed_files("gameflow.experiments.library")
     # One experiment per module, named after it (dirac_gan.py holds dirac-gan), in index order.
     assert list(library.load()) == [m.replace("_", "-") for m in library.MODULES]
+
+
+def test_a_users_own_experiments_and_flows_do_not_shadow_gameflow(tmp_path):
+    """Run from a folder holding its own ``experiments/`` package and ``flows.py``: gameflow still works."""
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "__init__.py").write_text("raise ImportError('the user package, not gameflow')\n")
+    (tmp_path / "flows.py").write_text("raise ImportError('the user module, not gameflow')\n")
+    (tmp_path / "solvers.py").write_text("raise ImportError('the user module, not gameflow')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    p = subprocess.run([sys.executable, "-m", "gameflow", "analyze", "dirac-gan", "--param", "reg=r1", "--json"],
+                       cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert json.loads(p.stdout)["classification"] == "stable spiral"
+    code = ("import experiments, sys; from gameflow import flows, solvers; "
+            "print(flows.__name__, solvers.__name__, 'flows' in sys.modules)")
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode != 0 and "the user package, not gameflow" in p.stderr  # the user's own package is theirs
+    p = subprocess.run([sys.executable, "-c", code.replace("import experiments, sys", "import sys")], cwd=tmp_path,
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split() == ["gameflow.flows", "gameflow.solvers", "False"]

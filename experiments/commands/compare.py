@@ -20,8 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")
     c.add_argument("--against", choices=("gradient", "modified", "splitting"), default="gradient",
                    help="splitting: alternating GDA against its exact per-player sub-flows")
-    c.add_argument("--method", choices=("auto", "hand"), default="auto",
-                   help="modified flow from the step map's Taylor expansion (auto) or closed forms (hand)")
+    c.add_argument("--method", choices=("auto", "hand"), default=None,
+                   help="modified flow from the literature's closed forms (hand; the default where one exists) "
+                        "or the step map's own Taylor expansion (auto: a consistency check)")
     c.add_argument("--json", action="store_true")
 
 
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     res = solvers.compare(game, scheme, lrs, args.t_end, z0, args.against, method=args.method)
     out = {
         "game": args.game, "params": params, "scheme": args.scheme, "scheme_params": scheme.params(),
-        "against": args.against, "method": args.method, "t_end": args.t_end, "point": z0,
+        "against": args.against, "method": solvers.compare_method(scheme, args.method), "evidence": res.evidence,
+        "t_end": args.t_end, "point": z0,
         "rows": [{"lr": r.lr, "steps": r.steps, "error": r.error, "status": r.status} for r in res.rows],
         "order": res.order, "matched_times": res.times,
     }
@@ -50,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print(dumps(out))
         return 0
     print(table([("game", args.game), ("scheme", args.scheme), ("against", f"{args.against} flow"),
+                 ("evidence", res.evidence),
                  ("t_end", num(args.t_end)), ("start", str(z0) if len(z0) <= 12 else f"{len(z0)} numbers")]))
     print(f"\n{'lr':>10}  {'steps':>7}  {'error':>12}  status")
     for r in res.rows:

@@ -9,7 +9,9 @@ HELP = "list built-in games with their parameters"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON instead of text")
+    fmt.add_argument("--markdown", action="store_true", help="print the README's table of games (markdown)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,6 +24,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps(games))
         return 0
+    if args.markdown:
+        print(markdown_table(games))
+        return 0
     for g in games:
         print(f"{g['name']}: {g['description']}")
         print(f"  equilibrium: {g['equilibrium']}")
@@ -32,3 +37,18 @@ def run(args: argparse.Namespace) -> int:
         print()
     print("user games: path/to/file.py:factory (factory(**params) returns a gameflow.flows.Game)")
     return 0
+
+
+def markdown_table(games: list[dict]) -> str:
+    """The README's table: one row per game, its parameters with defaults (derived from the declarations)."""
+    from ..format import cell
+
+    lines = ["| game | description | parameters (default) |", "|---|---|---|"]
+    for g in games:
+        params = ", ".join(f"`{p['name']}` ({_short(p['default'])})" for p in g["params"])
+        lines.append(f"| `{g['name']}` | {cell(g['description'])} | {params} |")
+    return "\n".join(lines)
+
+
+def _short(value) -> str:
+    return "-" if value is None else str(value)

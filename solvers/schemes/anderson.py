@@ -57,6 +57,7 @@ class Anderson(Scheme):
     reg: float = param(1e-10, "least-squares cut-off, relative to the residual's scale", low=0)
     name: ClassVar[str] = "anderson"
     stateless: ClassVar[bool] = False
+    limit_order: ClassVar[int | None] = None
     differentiable: ClassVar[bool] = False  # its least-squares problem degenerates at a fixed point
 
     def _base(self) -> Scheme:

@@ -99,7 +99,7 @@ class Scheme(eqx.Module):
       ``Φ_h(z)``: its modified flow can be derived automatically);
     - ``limit_order``: the order in ``h`` at which its iterates follow the
       flow of [`limit_field`][] (its declared continuous limit, built from
-      the game alone);
+      the game alone); ``None`` where no limit is declared;
     - ``differentiable``: whether its update map can be differentiated at a
       fixed point (for update-map spectra);
     - ``players``: the numbers of players it supports, ``(min, max)``
@@ -116,7 +116,7 @@ class Scheme(eqx.Module):
 
     name: ClassVar[str]
     stateless: ClassVar[bool] = True
-    limit_order: ClassVar[int] = 1
+    limit_order: ClassVar[int | None] = 1
     differentiable: ClassVar[bool] = True
     players: ClassVar[tuple[int, int | None]] = (1, None)
 

@@ -43,6 +43,7 @@ class Optax(Scheme):
     label: str = eqx.field(static=True, default="")
     name: ClassVar[str] = "optax"
     stateless: ClassVar[bool] = False
+    limit_order: ClassVar[int | None] = None
 
     def __check_init__(self):
         if not callable(self.factory):
