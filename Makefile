@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all lint docs docs-serve clean venv
+.PHONY: demo test test-all lint docs docs-serve clean venv mutation
 
 venv: $(STAMP)
 
@@ -40,3 +40,7 @@ docs-serve: $(STAMP)
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis *.egg-info
+
+# Mutation check of the scheme and flow code (a sample of mutants; long: about 1-2 min per mutant).
+mutation: $(STAMP)
+	$(BIN)/python .ci/mutation.py --sample $${SAMPLE:-40} --out mutation.json

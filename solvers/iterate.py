@@ -65,12 +65,16 @@ def _chunk(game, scheme, lrvec, bound, tol, n):
         return (z_new, st_new, status, k + take.astype(k.dtype)), None
 
     def run(carry):
-        return jax.lax.scan(body, carry, None, length=n)[0]
+        if isinstance(n, (int, np.integer)):
+            return jax.lax.scan(body, carry, None, length=n)[0]
+        # A traced step count (iterate's checkpoints): one compiled loop serves every learning rate.
+        return jax.lax.fori_loop(0, n, lambda i, c: body(c, None)[0], carry)
 
     return run
 
 
-def _iterate_impl(game, scheme, v0, lr, steps, save_every, bound, tol):
+def _iterate_impl(game, scheme, v0, lr, n_saves, save_every, bound, tol):
+    """`n_saves` checkpoints (static) of `save_every` steps each (static, or traced in `iterate`)."""
     _, unravel = flows.ravel_state(game.template())
     lrvec = scheme.lr_vector(lr, game.n_players)
     z0 = unravel(v0)
@@ -82,7 +86,7 @@ def _iterate_impl(game, scheme, v0, lr, steps, save_every, bound, tol):
         c = chunk(c)
         return c, flows.ravel_state(c[0])[0]
 
-    carry, saved = jax.lax.scan(outer, carry, None, length=steps // save_every)
+    carry, saved = jax.lax.scan(outer, carry, None, length=n_saves)
     z, _, status, k = carry
     status = jnp.where(status == RUNNING, MAX_STEPS, status)
     states = jnp.concatenate([v0[None], saved], axis=0)
@@ -137,8 +141,11 @@ def iterate(
     """
     _check_run_args(lr, steps, save_every, bound)
     v0 = _flat_start(game, z0)
-    return _iterate_jit(game, scheme, v0, jnp.asarray(lr, dtype=v0.dtype), int(steps),
-                        int(save_every or steps), float(bound), None if tol is None else float(tol))
+    every = int(save_every or steps)
+    # The checkpoint count is static (the saved array's shape); the steps between checkpoints are traced,
+    # so runs at several learning rates with as many checkpoints (compare) compile once.
+    return _iterate_jit(game, scheme, v0, jnp.asarray(lr, dtype=v0.dtype), int(steps) // every,
+                        jnp.asarray(every, jnp.int32), float(bound), None if tol is None else float(tol))
 
 
 def _flat_start(game: Game, z0: Any) -> jax.Array:
@@ -172,7 +179,7 @@ def _set_params(game, names, values):
 def _sweep_impl(game, scheme, v0s, lrs, pvals, names, steps, bound, tol, eq):
     def one(v0, lr, pv):
         g = _set_params(game, names, pv)
-        tr = _iterate_impl(g, scheme, v0, lr, steps, steps, bound, tol)
+        tr = _iterate_impl(g, scheme, v0, lr, 1, steps, bound, tol)
         _, unravel = flows.ravel_state(g.template())
         res = jnp.linalg.norm(flows.ravel_field(g.vector_field(unravel(tr.final))))
         dist = jnp.linalg.norm(tr.final - eq) if eq is not None else jnp.nan

@@ -150,7 +150,8 @@ def continuous_limit(game: Game, scheme: Scheme, h: float, against: str = "gradi
     if against == "gradient":
         return LeadingFlow(game, scheme)
     if against == "modified":
-        return ModifiedFlow(game, scheme, h, method)
+        # h as an array: traced, so the flows at several step sizes share one compiled solve.
+        return ModifiedFlow(game, scheme, jnp.asarray(h, dtype=float), method)
     raise ValueError(f"against={against!r} is not one of gradient, modified")
 
 

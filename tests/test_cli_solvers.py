@@ -1,6 +1,7 @@
 """CLI: compare, simulate, analyze --scheme."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -19,9 +20,18 @@ def test_compare_json(cli):
 
 
 def test_compare_table(cli):
-    code, out, _ = cli.run("compare", "quadratic", "--scheme", "eg", "--lrs", "0.1,0.05", "--t-end", "1",
-                       "--against", "modified", "--method", "hand")
-    assert code == 0 and "measured order" in out and "(theory: 2)" in out
+    argv = ("compare", "quadratic", "--scheme", "eg", "--lrs", "0.1,0.05", "--t-end", "1", "--against", "modified",
+            "--method", "hand")
+    code, out, _ = cli.run(*argv)
+    assert code == 0 and "(theory: 2)" in out
+    printed = float(re.search(r"measured order (\S+) \(theory: 2\)", out).group(1))
+    r = cli.json(*argv)
+    errors = [row["error"] for row in r["rows"]]
+    # Two learning rates a factor 2 apart: the order is log2 of the errors' ratio, printed to 4 digits.
+    assert r["order"] == pytest.approx(np.log2(errors[0] / errors[1]), rel=1e-12)
+    assert printed == float(f"{r['order']:.4g}")
+    # Measured 2.020 (the O(h) term of the error at h = 0.1, 0.05).
+    assert abs(printed - 2) < 0.05
 
 
 def test_simulate_scheme_and_flow(cli, tmp_path):
@@ -34,7 +44,12 @@ def test_simulate_scheme_and_flow(cli, tmp_path):
     np.testing.assert_allclose(data["final"], r["final"])
     assert not list(tmp_path.glob(".tmp-*"))  # the temporary file was renamed away
     r = cli.json("simulate", "dirac-gan", "--scheme", "sgda", "--lr", "3", "--steps", "100000")
-    assert r["status"] in ("diverged", "converged", "max-steps")
+    # sgda on the centre: |z_{k+1}|² = |z_k|² (1 + h² σ(-θψ)²) never shrinks, and once θψ is large the
+    # field σ(-θψ)(-ψ, θ) vanishes: the run stalls far out, below the bound, without a --tol: max-steps.
+    th, ps = r["final"]
+    assert r["status"] == "max-steps" and r["steps"] == 100000
+    assert r["distance"] == pytest.approx(np.hypot(th, ps), rel=1e-14) and r["distance"] > np.sqrt(2)
+    assert th * ps > 20 and r["residual"] == pytest.approx(r["distance"] / (1 + np.exp(th * ps)), rel=1e-12)
     r = cli.json("simulate", "bilinear", "--scheme", "sgda", "--lr", "2", "--steps", "10000")
     assert r["status"] == "diverged" and all(np.isfinite(r["final"]))
     r = cli.json("simulate", "dirac-gan", "--flow", "consensus:gamma=1", "--t-end", "40")
@@ -101,18 +116,119 @@ def test_bench_quick_writes_its_report(cli, tmp_path, monkeypatch):
     for rep in (r, saved):
         d, o = rep["discrete"], rep["ode"]
         assert d["trajectories"] == 64 and d["steps"] == 50
-        assert d["max_abs_difference_vs_numpy"] < 1e-12  # the baseline does the same work
-        assert o["max_abs_difference_vs_scipy"] < 1e-6 and o["all_completed"]
-        assert d["speedup_vs_numpy_vectorised"] > 0 and o["speedup_vs_scipy"] > 0
+        assert d["max_abs_difference_vs_numpy"] < 1e-14  # the baseline does the same work
+        assert o["max_abs_difference_vs_scipy"] < 1e-7 and o["all_completed"]  # two solvers at 1e-8
+        # Each ratio is the quotient of the two times it names (both finite and positive).
+        ratios = [(d, "speedup_vs_numpy_vectorised", "numpy_vectorised_seconds", "jax_seconds"),
+                  (d, "speedup_vs_numpy_loop", "numpy_loop_seconds_scaled", "jax_seconds"),
+                  (d, "handwritten_speedup_vs_numpy_vectorised", "numpy_vectorised_seconds",
+                   "jax_handwritten_seconds"),
+                  (o, "speedup_vs_scipy", "scipy_seconds_scaled", "jax_seconds")]
+        for sec, ratio, num, den in ratios:
+            assert 0 < sec[den] < np.inf and 0 < sec[num] < np.inf
+            assert sec[ratio] == pytest.approx(sec[num] / sec[den], rel=1e-12), ratio
+        assert d["numpy_loop_seconds_scaled"] == pytest.approx(d["numpy_loop_subset_seconds"] * 64 / 2, rel=1e-12)
         r = rep["roofline"]
         # One sgda step of the Dirac-GAN: a handful of flops and one exp per trajectory.
         assert 5 <= r["per_trajectory_step"]["flops"] <= 50 and r["per_trajectory_step"]["transcendentals"] == 1
-        assert 0 < r["fraction_of_matmul_flops"] and 0 < r["fraction_of_exp_rate"]
+        assert r["trajectory_steps_per_second"] == pytest.approx(64 * 50 / d["jax_seconds"], rel=1e-12)
+        assert r["fraction_of_exp_rate"] == pytest.approx(r["trajectory_steps_per_second"] / r["exp_per_s"],
+                                                          rel=1e-12)
+        assert r["fraction_of_matmul_flops"] == pytest.approx(
+            r["per_trajectory_step"]["flops"] * r["trajectory_steps_per_second"] / r["matmul_flops_per_s"], rel=1e-12)
         assert r["matmul_flops_per_s"] > 1e8 and r["copy_bytes_per_s"] > 1e8
         (p,) = rep["particles"]["rows"]
         # The NumPy baseline runs the same blocked algorithm: the velocities agree to rounding.
-        assert p["n"] == 300 and p["max_abs_difference_vs_numpy"] < 1e-12 and p["speedup_vs_numpy"] > 0
-        assert 0 < p["fraction_of_fused_exp_sum"] and p["pairs"] == 300 * 600
+        assert p["n"] == 300 and p["max_abs_difference_vs_numpy"] < 1e-14
+        assert 0 < p["jax_seconds"] < np.inf and 0 < p["numpy_seconds"] < np.inf
+        assert p["speedup_vs_numpy"] == pytest.approx(p["numpy_seconds"] / p["jax_seconds"], rel=1e-12)
+        assert p["pairs"] == 300 * 600
+        assert p["fraction_of_fused_exp_sum"] == pytest.approx(
+            p["pairs"] / p["jax_seconds"] / rep["particles"]["fused_exp_sum_per_second"], rel=1e-12)
+
+
+# Every figure the README's Performance section cites: the words that cite it there, and the key of
+# `gameflow bench --json` it comes from ("rows": a key of every particle row).
+README_FIGURES = [
+    ("sgda sweep, 10⁵ Dirac-GAN (R1) trajectories × 10⁴ steps |", "discrete.jax_seconds"),
+    ("vectorised NumPy, same update and divergence guard:", "discrete.numpy_vectorised_seconds"),
+    ("per-trajectory NumPy loop (notebook style), scaled from", "discrete.numpy_loop_seconds_scaled"),
+    ("per-trajectory NumPy loop (notebook style), scaled from", "discrete.numpy_loop_subset"),
+    ("hand-fused XLA loop without the guard (a ceiling) |", "discrete.jax_handwritten_seconds"),
+    ("| ratio | target |", "discrete.speedup_vs_numpy_vectorised"),
+    ("| ratio | target |", "discrete.speedup_vs_numpy_loop"),
+    ("| ratio | target |", "discrete.handwritten_speedup_vs_numpy_vectorised"),
+    ("| ratio | target |", "ode.speedup_vs_scipy"),
+    ("| ratio | target |", "targets.speedup_vs_numpy_vectorised"),
+    ("| ratio | target |", "targets.speedup_vs_numpy_loop"),
+    ("| ratio | target |", "targets.speedup_vs_scipy"),
+    ("starts, Tsit5 to t = 10 at rtol = atol = 1e-8 |", "ode.jax_seconds"),
+    ("(+ compile", "ode.compile_seconds"),
+    ("compile < 2 s", "targets.compile_seconds"),
+    ("`solve_ivp` RK45 loop, scaled from", "ode.scipy_seconds_scaled"),
+    ("`solve_ivp` RK45 loop, scaled from", "ode.scipy_subset"),
+    ("against NumPy (the same arithmetic)", "discrete.max_abs_difference_vs_numpy"),
+    ("against scipy (two adaptive solvers at 1e-8)", "ode.max_abs_difference_vs_scipy"),
+    ("XLA's cost analysis gives", "roofline.per_trajectory_step.flops"),
+    ("XLA's cost analysis gives", "roofline.per_trajectory_step.transcendentals"),
+    ("XLA's cost analysis gives", "roofline.per_trajectory_step.bytes"),
+    ("trajectory-steps/s", "roofline.trajectory_steps_per_second"),
+    ("of the float64 matmul rate", "roofline.fraction_of_matmul_flops"),
+    ("of the float64 matmul rate", "roofline.matmul_flops_per_s"),
+    ("of a bare `exp` loop", "roofline.fraction_of_exp_rate"),
+    ("of a bare `exp` loop", "roofline.exp_per_s"),
+    ("of the copy bandwidth", "roofline.fraction_of_copy_bandwidth_if_unfused"),
+    ("| N | gameflow | plain `jax.jit` | NumPy |", "particles.rows.n"),
+    ("| N | gameflow | plain `jax.jit` | NumPy |", "particles.rows.jax_seconds"),
+    ("| N | gameflow | plain `jax.jit` | NumPy |", "particles.rows.jax_plain_jit_seconds"),
+    ("| N | gameflow | plain `jax.jit` | NumPy |", "particles.rows.numpy_seconds"),
+    ("| N | gameflow | plain `jax.jit` | NumPy |", "particles.rows.speedup_vs_numpy"),
+    ("| pairs/s | of the fused exp-and-sum rate (", "particles.rows.pairs_per_second"),
+    ("| pairs/s | of the fused exp-and-sum rate (", "particles.rows.fraction_of_fused_exp_sum"),
+    ("| pairs/s | of the fused exp-and-sum rate (", "particles.fused_exp_sum_per_second"),
+    ("the velocities agree to", "particles.rows.max_abs_difference_vs_numpy"),
+    ("(target 60%", "targets.particles_fraction_of_fused_exp_sum_at_1e4"),
+    ("The target of 5× NumPy at `N = 10⁴`", "targets.particles_speedup_vs_numpy_at_1e4"),
+    ('"ceiling × numpy"', "particles.rows.ceiling_speedup_vs_numpy"),
+    ("| PyTorch", "particles.torch"),
+    ("CPU (2 threads) |", "particles.torch_threads"),
+    ("| PyTorch", "particles.rows.torch_seconds"),
+    ("| PyTorch", "particles.rows.speedup_vs_torch"),
+]
+TORCH_KEYS = {"particles.torch", "particles.torch_threads", "particles.rows.torch_seconds",
+              "particles.rows.speedup_vs_torch"}
+
+
+def test_bench_quick_produces_every_figure_the_readme_cites(cli, tmp_path):
+    import importlib.util
+    import pathlib
+
+    from gameflow.experiments import bench
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    perf = " ".join(readme[readme.index("## Performance"):readme.index("## Tests")].split())  # wrapping aside
+    # The tables were measured by the full mode, at the sizes they name.
+    full = bench.SIZES["full"]
+    assert (full["trajectories"], full["steps"], full["loop_subset"]) == (10**5, 10**4, 20)
+    assert (full["ode_starts"], full["ode_subset"], full["particles"]) == (1000, 50, (10**3, 3 * 10**3, 10**4))
+    # Both tables name the command and the date that produced them.
+    assert len(re.findall(r"`gameflow bench`[^;)]*, \d{4}-\d{2}-\d{2}", perf)) == 2
+    rep = cli.json("bench", "--quick", "--out", str(tmp_path / "bench.json"))
+    has_torch = importlib.util.find_spec("torch") is not None
+    for text, key in README_FIGURES:
+        assert " ".join(text.split()) in perf, f"README's Performance section no longer says {text!r}"
+        if key in TORCH_KEYS and not has_torch:
+            continue  # the PyTorch column needs `pip install -e .[bench]`
+        section, *rest = key.split(".")
+        values = rep[section]["rows"] if rest[0] == "rows" else [rep[section]]
+        for v in values:
+            for part in rest[1:] if rest[0] == "rows" else rest:
+                assert part in v, f"bench --json has no {key}"
+                v = v[part]
+            assert isinstance(v, str) or np.isfinite(v), (key, v)
+    assert [row["n"] for row in rep["particles"]["rows"]] == list(bench.SIZES["quick"]["particles"])
+    if not has_torch:
+        assert rep["particles"]["torch"] is None and "torch_seconds" not in rep["particles"]["rows"][0]
 
 
 @pytest.mark.parametrize("argv", [

@@ -204,8 +204,9 @@ def test_a_users_own_experiments_and_flows_do_not_shadow_gameflow(tmp_path):
     (tmp_path / "flows.py").write_text("raise ImportError('the user module, not gameflow')\n")
     (tmp_path / "solvers.py").write_text("raise ImportError('the user module, not gameflow')\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    p = subprocess.run([sys.executable, "-m", "gameflow", "analyze", "dirac-gan", "--param", "reg=r1", "--json"],
-                       cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    argv = [sys.executable, "-m", "gameflow", "analyze", "dirac-gan", "--param", "reg=r1", "--param", "gamma=0.3",
+            "--json"]
+    p = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     assert json.loads(p.stdout)["classification"] == "stable spiral"
     code = ("import experiments, sys; from gameflow import flows, solvers; "

@@ -91,11 +91,12 @@ def test_spiral_stats_exact_on_a_normal_spiral():
     ts = np.linspace(0, 6 * 2 * math.pi, 3001)
     tr = solvers.integrate(flows.GradientFlow(g), [1.0, 0.0], ts[-1], saveat=ts, rtol=1e-12, atol=1e-12)
     st = solvers.spiral_stats(tr.ts, tr.states)
-    assert st.turns_per_time == pytest.approx(1 / (2 * math.pi), rel=1e-8)
-    assert st.contraction_per_turn == pytest.approx(math.exp(2 * math.pi * a / b), rel=1e-8)
-    assert st.turns == pytest.approx(6.0, rel=1e-8)
+    # Measured: 2.8e-13, 5.2e-12 and 4.2e-13 (the integration at rtol = atol = 1e-12).
+    assert st.turns_per_time == pytest.approx(1 / (2 * math.pi), rel=1e-10)
+    assert st.contraction_per_turn == pytest.approx(math.exp(2 * math.pi * a / b), rel=1e-10)
+    assert st.turns == pytest.approx(6.0, rel=1e-10)
     theo = solvers.spiral_theory(flows.analyze(g).eigenvalues)
-    assert theo.turns_per_time == pytest.approx(st.turns_per_time, rel=1e-8)
+    assert theo.turns_per_time == pytest.approx(st.turns_per_time, rel=1e-10)
 
 
 def test_spiral_stats_on_the_dirac_gan_match_the_eigenvalues():
@@ -107,8 +108,25 @@ def test_spiral_stats_on_the_dirac_gan_match_the_eigenvalues():
     tr = solvers.integrate(flows.GradientFlow(g), [1e-3, 0.0], ts[-1], saveat=ts, rtol=1e-12, atol=1e-15)
     st = solvers.spiral_stats(tr.ts, tr.states)
     theo = solvers.spiral_theory([lam, lam.conjugate()])
-    assert st.turns_per_time == pytest.approx(theo.turns_per_time, rel=5e-3)
+    # The fit's bias from the non-normal oscillation (measured over 6 turns: 1.7e-4 in rotation,
+    # 4.3e-3 in contraction) is what remains; the tolerances sit above it.
+    assert st.turns_per_time == pytest.approx(theo.turns_per_time, rel=2e-3)
     assert st.contraction_per_turn == pytest.approx(theo.contraction_per_turn, rel=2e-2)
+
+
+def test_spiral_stats_on_the_exp_gan_match_the_eigenvalues():
+    # The `spiral` experiment's quick-mode measurement (ExpGAN, 0.02 from the equilibrium, t = 60,
+    # 4.7 turns): rotation and contraction match the eigenvalues to 7.7e-6 and 4.6e-6 (measured).
+    game = flows.ExpGAN(rate=2.0, centre=0.5)
+    flow = flows.GradientFlow(game)
+    eq = np.asarray(flows.ravel_state(game.equilibrium())[0])
+    ev = np.asarray(flows.analyze(flow, game.equilibrium()).eigenvalues)
+    ts = np.linspace(0, 60.0, 2401)
+    sol = solvers.integrate(flow, eq + np.array([0.02, 0.0]), 60.0, saveat=ts, rtol=1e-10, atol=1e-12)
+    meas = solvers.spiral_stats(ts, np.asarray(sol.states), eq)
+    theo = solvers.spiral_theory(ev)
+    assert abs(meas.turns_per_time) == pytest.approx(theo.turns_per_time, rel=1e-4)
+    assert meas.contraction_per_turn == pytest.approx(theo.contraction_per_turn, rel=1e-4)
 
 
 def test_spiral_stats_errors():

@@ -120,7 +120,9 @@ def test_dirac_gan_r1_iterates_contract_at_the_spectral_radius(scheme, h):
     d = np.linalg.norm(np.asarray(tr.states), axis=1)
     k = np.arange(n // 3, n + 1)
     slope = np.polyfit(k, np.log(d[k]), 1)[0]
-    assert math.exp(slope) == pytest.approx(rho, rel=2e-3)
+    # What is left is the fit's bias from the rotating, non-normal iterates (measured 3.5e-5, 9.2e-6,
+    # 4.9e-6 for the three cases); the tolerance sits above it.
+    assert math.exp(slope) == pytest.approx(rho, rel=5e-4)
 
 
 def test_not_a_fixed_point_and_anderson_are_clear_errors():

@@ -24,11 +24,16 @@ def dual_flow(ctx: ExperimentContext) -> None:
     ctx.config.update(n=n, critic="kernel expansion on the data, RKHS penalty 0.1", lrs=lrs, t_end=2.0)
 
     z = game.start()
-    f = game.vector_field(z)
-    gx, ga = jax.grad(lambda x, a: game.value((x, a)), argnums=(0, 1))(*z)
+    # The physics: the closed-form blocked field is the Wasserstein gradient of the value.  Checked at a
+    # random non-zero critic (at the start the critic is 0 and the particles' half would read 0 = 0).
+    zr = (z[0], jnp.asarray(np.random.default_rng(ctx.seed + 2).standard_normal(z[1].shape)))
+    f = game.vector_field(zr)
+    gx, ga = jax.grad(lambda x, a: game.value((x, a)), argnums=(0, 1))(*zr)
     gap = max(float(jnp.max(jnp.abs(f[0] + n * gx))), float(jnp.max(jnp.abs(f[1] - ga))))
-    ctx.claim("blocked closed-form field = Wasserstein gradient of the value",
-              "v_i = -N dV/dx_i, da/dt = dV/da", f"max difference {gap:.1e}", gap < 1e-12)
+    size = float(jnp.max(jnp.abs(f[0])))
+    ctx.claim("blocked closed-form field = Wasserstein gradient of the value (at a random critic)",
+              "v_i = -N dV/dx_i, da/dt = dV/da", f"max difference {gap:.1e} (largest particle velocity {size:.2f})",
+              gap < 1e-12 and size > 1e-3)
 
     comps = {}
     # The MLP critic moves fast at first (its weights are unconstrained): a shorter horizon and
@@ -41,7 +46,9 @@ def dual_flow(ctx: ExperimentContext) -> None:
         comp = solvers.compare(g, solvers.SGDA(), hs, t_cmp, g.start(), "gradient")
         comps[f"{label}: sgda vs dual flow"] = comp
         ctx.metrics[f"order {label}"] = comp.order
-        ctx.claim(f"{label}: particle GDA follows the dual flow", "order 1 in the learning rate",
+        # Euler steps converge at order 1 to the flow of whatever field they step: this checks the
+        # integration (iterate against diffrax), not the physics, which the field check above carries.
+        ctx.claim(f"{label}: particle GDA follows the dual flow (an integrator check)", "order 1 in the learning rate",
                   f"order {comp.order:.3f}", abs(comp.order - 1) < 0.15)
 
     t_end = 40.0

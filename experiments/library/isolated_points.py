@@ -16,7 +16,8 @@ def isolated_points(ctx: ExperimentContext) -> None:
     m = len(Y)
     kernel = flows.Kernel("gaussian", 1.0)
     starts = {"good": Y + np.array([[0.5, 0.3], [-0.4, 0.6], [0.3, -0.5]]),
-              "collapse": np.array([[0.5, 0.3], [-0.4, -0.6], [10.3, -0.5]])}
+              # N = 4 particles against M = 3 true points, so that 1/N and 1/M cannot be confused.
+              "collapse": np.array([[0.5, 0.3], [-0.4, -0.6], [10.3, -0.5], [9.6, 0.4]])}
     lr = 0.1
     steps = 10_000 if ctx.quick else 20_000
     t = lr * steps
@@ -43,17 +44,29 @@ def isolated_points(ctx: ExperimentContext) -> None:
               f"{good['metrics']['mmd2']:.1e}", gap < 0.1)
     col = out[("collapse", 0.1)]
     far = nearest(col["frames"][-1])
-    ctx.claim("two particles in one basin: approximate mode collapse",
-              "a stationary point with one true point uncovered and MMD² near 2/9",
-              f"uncovered point at distance {far.max():.2f}; MMD² {col['metrics']['mmd2']:.3f}; residual "
-              f"{col['residual']:.1e}", far.max() > 5 and col["metrics"]["mmd2"] > 0.2)
+    n = len(starts["collapse"])
+    # Stationarity of the kernel critic on data centres: a_c' = 1/M - mean_i k(c, x_i) - lambda (K a)_c = 0.
+    # Where a particle pair sits the critic vanishes (a_c = 0), so the particles' kernel mean there is 1/M
+    # exactly (not 1/N: N = 4, M = 3): a continuum of stationary particle positions, all at MMD² >= 1/M²
+    # (the uncovered point's share, its kernel being orthogonal to the others up to e^{-50}).
+    Xf = col["frames"][-1]
+    kmean = np.exp(-0.5 * np.sum((Xf[:, None] - Y[None, :2]) ** 2, axis=-1)).mean(axis=0)
+    ctx.metrics["collapse kernel means at the covered points"] = kmean
+    ctx.claim("two particles in each of two basins, the third true point uncovered: mode collapse",
+              f"a stationary point (residual at rounding level) where the critic vanishes on the covered points, "
+              f"the particles' kernel mean there is 1/M = {1 / m:.6f} (not 1/N = {1 / n:.2f}), and MMD² >= 1/M²",
+              f"residual {col['residual']:.1e}; critic there {np.abs(col['a'][:2]).max():.1e}; kernel means "
+              f"{kmean[0]:.12f}, {kmean[1]:.12f}; MMD² {col['metrics']['mmd2']:.4f}; "
+              f"uncovered point at {far.max():.2f}",
+              far.max() > 5 and col["residual"] < 1e-9 and np.abs(col["a"][:2]).max() < 1e-10
+              and np.abs(kmean - 1 / m).max() < 1e-10 and col["metrics"]["mmd2"] >= 1 / m**2)
     a_star = 1 / (m * 0.1)
     ctx.claim("the critic's weight on the uncovered point", "a* = 1/(M lambda) (isolated: a' = 1/M - lambda a)",
-              f"{col['a'][2]:.6f} against {a_star:.6f}", abs(col["a"][2] / a_star - 1) < 1e-3)
+              f"{col['a'][2]:.15f} against {a_star:.15f}", abs(col["a"][2] / a_star - 1) < 1e-10)
     div = out[("collapse", 0.0)]
     rate = div["a"][2] / t
-    ctx.claim("without regularization the critic diverges", "a grows linearly at rate 1/M = 1/3",
-              f"a/t = {rate:.6f} at t = {t:g}", abs(rate * m - 1) < 1e-3)
+    ctx.claim("without regularization the critic diverges", f"a grows linearly at rate 1/M = 1/{m} (not 1/N = 1/{n})",
+              f"a/t = {rate:.12f} at t = {t:g}", abs(rate * m - 1) < 1e-8)
     lost = float(nearest(div["frames"][-1]).max())
     ctx.claim("and the uncovered point stays uncovered", "no particle is in its basin, whatever the critic does",
               f"nearest particle at distance {lost:.2f}", lost > 5)

@@ -27,7 +27,9 @@ def spiral(ctx: ExperimentContext) -> None:
               f"{an.classification}; max |autodiff - closed form| = {err:.1e}",
               an.classification == "stable spiral" and err < 1e-10)
 
-    # Rotation number and contraction measured on the flow near the equilibrium.
+    # Rotation number and contraction measured on the flow near the equilibrium.  The orbit starts 0.02 away,
+    # where the nonlinear terms still shift both by a little (measured: 8e-6 and 5e-6 relative over t = 60,
+    # 3e-5 and 7e-4 over t = 120, whose fit weighs the early turns differently): claims at 2e-3.
     t_end = 60.0 if ctx.quick else 120.0
     z0 = eq + np.array([0.02, 0.0])
     ts = np.linspace(0, t_end, 2401)
@@ -38,9 +40,9 @@ def spiral(ctx: ExperimentContext) -> None:
     con_err = abs(meas.contraction_per_turn / theo.contraction_per_turn - 1)
     ctx.metrics.update(measured=meas._asdict(), theory=theo._asdict())
     ctx.claim("rotation number of the orbit", f"Im(lambda)/2pi = {theo.turns_per_time:.5f} turns per unit time",
-              f"{abs(meas.turns_per_time):.5f} over {meas.turns:.1f} turns (rel. error {rot_err:.1e})", rot_err < 1e-2)
+              f"{abs(meas.turns_per_time):.5f} over {meas.turns:.1f} turns (rel. error {rot_err:.1e})", rot_err < 2e-3)
     ctx.claim("contraction per turn", f"exp(2pi Re/Im) = {theo.contraction_per_turn:.5f}",
-              f"{meas.contraction_per_turn:.5f} (rel. error {con_err:.1e})", con_err < 2e-2)
+              f"{meas.contraction_per_turn:.5f} (rel. error {con_err:.1e})", con_err < 2e-3)
 
     # Discrete steps: each sgda step multiplies by 1 + h lambda; the spiral survives below h* = -2 Re/|lambda|².
     lam = closed[0]
