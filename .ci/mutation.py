@@ -38,7 +38,8 @@ TARGETS = [
     "flows/flow.py", "flows/analysis.py", "flows/timescale.py", "flows/games/dirac_gan.py",
 ]
 TESTS = ["tests/test_registry.py", "tests/test_wrong_schemes.py", "tests/test_limits.py", "tests/test_spectrum.py",
-         "tests/test_dirac_gan.py", "tests/test_analysis.py", "tests/test_quadratic.py", "tests/test_iterate.py"]
+         "tests/test_dirac_gan.py", "tests/test_analysis.py", "tests/test_quadratic.py", "tests/test_iterate.py",
+         "tests/test_plots.py", "tests/test_extending.py"]
 SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
 CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
 
@@ -53,9 +54,9 @@ def _in_docstring_or_annotation(tree: ast.AST) -> set[int]:
     return skip
 
 
-def mutants(path: str) -> list[tuple[int, str, int]]:
+def mutants(path: str, base: Path = ROOT) -> list[tuple[int, str, int]]:
     """``(line, description, index)`` of every mutation point in `path` (index: its order in ``ast.walk``)."""
-    tree = ast.parse((ROOT / path).read_text())
+    tree = ast.parse((base / path).read_text())
     skip = _in_docstring_or_annotation(tree)
     out = []
     for i, node in enumerate(ast.walk(tree)):
@@ -76,9 +77,9 @@ def _changed(v):
     return v + 1 if isinstance(v, int) else (v * 2 if v != 0 else 1.0)
 
 
-def apply(path: str, index: int) -> str:
-    """The source of `path` with mutation `index` applied."""
-    tree = ast.parse((ROOT / path).read_text())
+def apply(path: str, index: int, base: Path = ROOT) -> str:
+    """The source of `path` (under `base`) with mutation `index` applied."""
+    tree = ast.parse((base / path).read_text())
     for i, node in enumerate(ast.walk(tree)):
         if i != index:
             continue
@@ -133,21 +134,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per mutant before it counts as killed")
     ap.add_argument("--out", default="mutation.json")
     args = ap.parse_args(argv)
-    points = [(path, *m) for path in TARGETS for m in mutants(path)]
-    rng = random.Random(args.seed)
-    chosen = points if args.sample <= 0 else rng.sample(points, min(args.sample, len(points)))
-    print(f"{len(points)} mutation points in {len(TARGETS)} modules; running {len(chosen)}", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         pkg = package_copy(tmp)
+        # Mutation points come from the copy, not the working tree, which may change while this runs.
+        points = [(path, *m) for path in TARGETS for m in mutants(path, pkg)]
+        rng = random.Random(args.seed)
+        chosen = points if args.sample <= 0 else rng.sample(points, min(args.sample, len(points)))
+        print(f"{len(points)} mutation points in {len(TARGETS)} modules; running {len(chosen)}", flush=True)
         if not run_tests(tmp, args.timeout):
             print("the test subset fails on the unmutated copy: fix that first", file=sys.stderr)
             return 1
         for k, (path, line, what, index) in enumerate(chosen, 1):
             target = pkg / path
             original = target.read_text()
-            target.write_text(apply(path, index))
+            target.write_text(apply(path, index, pkg))
             t0 = time.perf_counter()
             killed = not run_tests(tmp, args.timeout)
             target.write_text(original)

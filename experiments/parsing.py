@@ -60,17 +60,46 @@ def parse_spec(text: str, what: str) -> tuple[str, dict[str, str]]:
 
 
 def parse_floats(text: str, what: str) -> list[float]:
-    """A comma-separated list of finite floats."""
+    """A comma-separated list of finite floats (an empty entry, as in ``1,,2``, is refused)."""
+    items = text.replace(" ", "").split(",")
+    if not text.strip():
+        raise UsageError(f"{what} is empty")
+    if "" in items:
+        raise UsageError(f"{what} {text!r} has an empty entry; write numbers separated by single commas")
     try:
-        vals = [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+        vals = [float(v) for v in items]
     except ValueError:
         raise UsageError(f"{what} {text!r} is not a comma-separated list of numbers") from None
-    if not vals:
-        raise UsageError(f"{what} is empty")
     bad = [v for v in vals if not math.isfinite(v)]
     if bad:
         raise UsageError(f"{what} {text!r} has a non-finite entry {bad[0]}; all entries must be finite")
     return vals
+
+
+def once():
+    """An argparse ``action`` for an option that may be given only once (a second ``--scheme`` is refused)."""
+    import argparse
+
+    class Once(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            if getattr(namespace, self.dest, None) is not None:
+                raise UsageError(f"{option_string} given twice; this command takes one")
+            setattr(namespace, self.dest, values)
+
+    return Once
+
+
+def tolerance(text: str) -> float:
+    """An argparse ``type`` for ``--tol``: a finite number > 0."""
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
+    return v
 
 
 def parse_lr(text: str, what: str = "--lr") -> float:

@@ -111,8 +111,8 @@ def compare(
         raise ValueError(f"against={against!r} is not one of gradient, modified, splitting")
     method = resolve_method(scheme, method)
     lrs = [float(h) for h in np.asarray(lrs, dtype=float).reshape(-1)]
-    if not lrs:
-        raise ValueError("compare needs at least one learning rate")
+    if len(set(lrs)) < 2:
+        raise ValueError(f"compare needs at least two distinct learning rates to fit an order; got {lrs}")
     if not (math.isfinite(t_end) and t_end > 0):
         raise ValueError(f"t_end={t_end} must be positive and finite")
     counts = []

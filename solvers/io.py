@@ -25,6 +25,10 @@ def write_atomic(path: str, write: Callable[[IO[bytes]], None]) -> None:
     except OSError as e:
         raise ValueError(f"cannot write {path!r}: {e.strerror}") from None
     try:
+        # mkstemp creates the file readable by its owner only; give it the usual permissions (umask).
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -121,7 +121,18 @@ def bad_cases(tmp):
         (["analyze", f"{tmp}/ok.py:nothing"], "has no callable 'nothing'"),
         (["analyze", f"{tmp}/ok.py:not_a_game"], "returned int, expected a gameflow.flows.Game"),
         (["analyze", f"{tmp}/ok.py:make", "--param", "bad=1"], "unexpected keyword argument 'bad'"),
-        (["analyze", "dirac-gan", "--tol", "0"], "--tol 0.0 must be > 0"),
+        (["analyze", "dirac-gan", "--tol", "0"], "argument --tol: 0 must be a finite number > 0"),
+        (["analyze", "dirac-gan", "--tol", "inf"], "argument --tol: inf must be a finite number > 0"),
+        (["analyze", "dirac-gan", "--tol", "-1e-3"], "argument --tol: -1e-3 must be a finite number > 0"),
+        (["analyze", "dirac-gan", "--point", "1,,2"], "--point '1,,2' has an empty entry"),
+        (["analyze", "dirac-gan", "--scheme", "agda:n_d=1,n_d=2", "--lr", "0.1"], "gives n_d twice"),
+        (["compare", "dirac-gan", "--scheme", "sgda", "--lrs", "0.01"], "at least two distinct learning rates"),
+        (["compare", "dirac-gan", "--scheme", "sgda", "--lrs", "0.01,0.01"], "at least two distinct learning rates"),
+        (["run", "--list", "drift"], "--list takes no experiment name (got 'drift')"),
+        (["analyze", "dirac-gan", "--scheme", "adam:b1=2", "--lr", "0.1"], "scheme adam: b1=2.0 must be"),
+        (["analyze", "dirac-gan", "--scheme", "rmsprop:decay=1", "--lr", "0.1"], "decay=1.0 must be < 1"),
+        (["compare", "dirac-gan", "--scheme", "sgda", "--scheme", "agda"],
+         "--scheme given twice; this command takes one"),
         (["analyze"], "the following arguments are required: game"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ]
@@ -159,3 +170,15 @@ def test_demo(cli, tmp_path):
         data = (tmp_path / "gallery" / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     assert not list((tmp_path / "gallery").glob(".tmp-*"))
+
+
+def test_output_files_get_the_usual_permissions(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the result respects the umask like any other file."""
+    from gameflow.solvers import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_atomic(str(tmp_path / "r.txt"), lambda f: f.write(b"x"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.txt").stat().st_mode & 0o777 == 0o644

@@ -136,3 +136,17 @@ def test_weight_clipping_projects_the_field():
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DiracGAN(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"loss": "wgan"}, {"reg": "r1", "gamma": 0.3}, {"reg": "r2", "gamma": 2.0},
+                                    {"reg": "noise", "sigma": 0.7}, {"loss": "wgan", "reg": "wgan-gp", "gamma": 0.5},
+                                    {"loss": "nsgan", "reg": "r1", "gamma": 1.5}])
+@pytest.mark.parametrize("consensus", [0.0, 0.4])
+def test_the_demos_closed_form_jacobian_is_the_autodiff_one(kwargs, consensus):
+    """The demo and the dirac-gan experiment print equilibrium_jacobian beside autodiff: they must agree."""
+    from gameflow.flows.games.dirac_gan import equilibrium_jacobian
+
+    game = DiracGAN(**kwargs)
+    flow = flows.ConsensusFlow(game, consensus) if consensus else flows.GradientFlow(game)
+    np.testing.assert_allclose(flows.jacobian(flow, game.equilibrium()), equilibrium_jacobian(game, consensus),
+                               rtol=1e-12, atol=1e-12)

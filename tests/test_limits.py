@@ -134,7 +134,7 @@ def test_blow_up_is_a_status_not_a_crash():
 def test_compare_errors():
     g = flows.DiracGAN()
     with pytest.raises(ValueError, match="not a whole number of steps of lr=0.03"):
-        solvers.compare(g, SGDA(), [0.03], 1.0, [1.0, 1.0])
+        solvers.compare(g, SGDA(), [0.03, 0.01], 1.0, [1.0, 1.0])
     with pytest.raises(ValueError, match="against='euler' is not one of gradient, modified, splitting"):
         solvers.compare(g, SGDA(), [0.01], 1.0, [1.0, 1.0], "euler")
     with pytest.raises(ValueError, match="has no hand-derived form"):

@@ -100,14 +100,15 @@ def test_energy_distance_in_three_dimensions_matches_pairwise_distances():
 
 
 def test_sinkhorn_divergence_is_debiased():
-    X = RNG.standard_normal((40, 2))
+    X = np.random.default_rng(11).standard_normal((40, 2))  # its own seed: not the order tests run in
     assert abs(float(flows.sinkhorn_divergence(X, X))) < 1e-5  # ott stops Sinkhorn at a 1e-3 marginal error
     # A shift s: |x - y - s|² = |x - y|² - 2<x, s> + 2<y, s> + |s|², and the separable terms integrate
     # to |s|² against any plan with these marginals, so OT_eps(X, X + s) = OT_eps(X, X) + |s|² and the
-    # debiased divergence is exactly |s|² at every epsilon.  Measured: 8 - 5.8e-5 at the default
-    # epsilon (Sinkhorn's stopping error), 0.34 - 4.0e-6 at epsilon = 0.5.
+    # debiased divergence is exactly |s|² at every epsilon.  What is left is Sinkhorn's stopping error
+    # (ott stops at a marginal error of 1e-3, so the value is good to about that): measured 6e-5 and
+    # 4e-6 to 2.2e-4 over different samples.
     assert abs(float(flows.sinkhorn_divergence(X, X + 2.0)) - 8.0) < 1e-3
-    assert abs(float(flows.sinkhorn_divergence(X, X + np.array([0.5, -0.3]), epsilon=0.5)) - 0.34) < 1e-4
+    assert abs(float(flows.sinkhorn_divergence(X, X + np.array([0.5, -0.3]), epsilon=0.5)) - 0.34) < 1e-3
 
 
 def test_mmd_flow_field_is_the_wasserstein_gradient():

@@ -139,3 +139,15 @@ def test_optax_optimistic_matches_ogda():
     ours = solvers.spectral_radii(GAME, OGDA(), LRS)
     theirs = solvers.spectral_radii(GAME, solvers.make_scheme("ogd"), LRS)
     np.testing.assert_allclose(theirs, ours, atol=1e-12)
+
+
+def test_map_spectrum_at_a_fixed_point_far_from_the_origin():
+    """The fixed-point check is relative to the point's size: a far equilibrium is still recognised."""
+    A = np.diag([2.0, 0.5])
+    game = flows.Bilinear(A, b=[-6.0, -2.0], c=[8.0, -1.5])  # equilibrium y = (3, 4), x = (-4, 3)
+    eq = game.equilibrium()
+    np.testing.assert_allclose(flows.ravel_state(eq)[0], [-4.0, 3.0, 3.0, 4.0], atol=1e-12)
+    ms = solvers.map_spectrum(game, solvers.SGDA(), 0.1, eq)
+    assert abs(ms.spectral_radius - np.sqrt(1 + 0.1**2 * 2.0**2)) < 1e-13  # |1 + h i sigma_max|
+    with pytest.raises(ValueError, match="not a fixed point of sgda"):
+        solvers.map_spectrum(game, solvers.SGDA(), 0.1, (eq[0] + 1e-3, eq[1]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..parsing import flow_from_cli, game_from_cli, parse_floats, parse_params
+from ..parsing import flow_from_cli, game_from_cli, parse_floats, parse_params, tolerance
 
 NAME = "analyze"
 HELP = "Jacobian, eigenvalues and classification at a point"
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="search for a stationary point from --point (or from zeros) first")
     a.add_argument("--critical-ratio", action="store_true",
                    help="also compute the critical timescale ratio tau* (two-player games)")
-    a.add_argument("--tol", type=float, default=1e-9, help="relative tolerance of the classification")
+    a.add_argument("--tol", type=tolerance, default=1e-9, help="relative tolerance of the classification")
     a.add_argument("--json", action="store_true", help="print one JSON object")
 
     a.add_argument("--scheme", action="append", metavar="NAME[:k=v,...]",

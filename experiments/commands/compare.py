@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..parsing import UsageError, game_from_cli, parse_floats, parse_params, scheme_from_cli
+from ..parsing import UsageError, game_from_cli, once, parse_floats, parse_params, scheme_from_cli
 
 NAME = "compare"
 HELP = "discrete iterates against the gradient or modified flow, with the order"
@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c = parser
     c.add_argument("game")
     c.add_argument("--param", action="append", metavar="NAME=VALUE")
-    c.add_argument("--scheme", required=True, metavar="NAME[:k=v,...]")
+    c.add_argument("--scheme", action=once(), required=True, metavar="NAME[:k=v,...]")
     c.add_argument("--lrs", default="0.04,0.02,0.01,0.005", metavar="H1,H2,...")
     c.add_argument("--t-end", type=float, default=2.0, metavar="T")
     c.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")

@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from ..runner import experiments, run_experiment
 
     if args.list:
+        if args.name:
+            raise UsageError(f"--list takes no experiment name (got {args.name!r})")
         known = experiments()
         width = max(len(name) for name in known)
         for e in known.values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..parsing import UsageError, flow_from_cli, game_from_cli, parse_lr, parse_params, scheme_from_cli
+from ..parsing import UsageError, flow_from_cli, game_from_cli, once, parse_lr, parse_params, scheme_from_cli, tolerance
 
 NAME = "simulate"
 HELP = "run a scheme or integrate a flow from a point"
@@ -15,14 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s = parser
     s.add_argument("game")
     s.add_argument("--param", action="append", metavar="NAME=VALUE")
-    s.add_argument("--scheme", metavar="NAME[:k=v,...]")
+    s.add_argument("--scheme", action=once(), metavar="NAME[:k=v,...]")
     s.add_argument("--lr", metavar="H")
     s.add_argument("--steps", type=int, metavar="N")
     s.add_argument("--flow", metavar="NAME[:k=v,...]")
     s.add_argument("--t-end", type=float, metavar="T")
     s.add_argument("--point", metavar="V1,V2,...", help="start (default: the equilibrium shifted by 1)")
     s.add_argument("--save", type=int, default=100, metavar="K", help="states saved along the way (default 100)")
-    s.add_argument("--tol", type=float, default=None, help="stop a scheme once |F| <= TOL")
+    s.add_argument("--tol", type=tolerance, default=None, help="stop a scheme once |F| <= TOL")
     s.add_argument("--out", metavar="FILE.npz", help="write the trajectory (ts, states, status, ...)")
     s.add_argument("--json", action="store_true")
 

@@ -10,11 +10,13 @@ from ..parsing import (
     UsageError,
     check_grid_axis,
     game_from_cli,
+    once,
     parse_axis,
     parse_floats,
     parse_lr,
     parse_params,
     scheme_from_cli,
+    tolerance,
 )
 
 NAME = "sweep"
@@ -25,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sw = parser
     sw.add_argument("game")
     sw.add_argument("--param", action="append", metavar="NAME=VALUE")
-    sw.add_argument("--scheme", required=True, metavar="NAME[:k=v,...]")
+    sw.add_argument("--scheme", action=once(), required=True, metavar="NAME[:k=v,...]")
     sw.add_argument("--grid", action="append", required=True, metavar="NAME=LO:HI:N[:log]",
                     help="an axis: lr or a game parameter (repeatable)")
     sw.add_argument("--lr", metavar="H", help="fixed learning rate when no axis is lr")
@@ -35,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sw.add_argument("--point", metavar="V1,V2,...", help="one given start instead of random ones")
     sw.add_argument("--seed", type=int, default=0)
     sw.add_argument("--steps", type=int, required=True, metavar="K")
-    sw.add_argument("--tol", type=float, default=None, help="stop a run once |F| <= TOL")
+    sw.add_argument("--tol", type=tolerance, default=None, help="stop a run once |F| <= TOL")
     sw.add_argument("--bound", type=float, default=1e8, help="divergence bound (default 1e8)")
     sw.add_argument("--chunk", type=int, default=16384, help="runs per chunk (bounds memory; default 16384)")
     sw.add_argument("--no-shard", action="store_true", help="do not spread chunks over local devices")

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import equinox as eqx
 import jax
 import optax
+from gameflow.flows.params import Param
 
 from .base import Scheme
 
@@ -27,6 +28,16 @@ OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
     "oadam": optax.optimistic_adam_v2,
     "ogd": optax.optimistic_gradient_descent,
 }
+
+
+# Declared ranges of the optax options the named optimizers share (others pass through unchecked).
+OPTIONS: tuple[Param, ...] = (
+    Param("b1", "float", 0.9, "decay of the first moment", low=0, high=1, strict=False),
+    Param("b2", "float", 0.999, "decay of the second moment", low=0, high=1, strict=False),
+    Param("eps", "float", 1e-8, "added to the denominator", low=0),
+    Param("decay", "float", 0.9, "decay of the squared-gradient average (rmsprop)", low=0, high=1),
+    Param("momentum", "float", 0.0, "momentum (sgd, rmsprop)", low=0, high=1),
+)
 
 
 class Optax(Scheme):
@@ -99,6 +110,11 @@ def from_name(name: str, options: dict[str, Any] | None = None, rates: tuple[flo
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
     opts = dict(options or {})
+    for p in OPTIONS:
+        if p.name in opts:
+            p.check(f"scheme {name}", opts[p.name])
+            if p.name in ("b1", "b2", "decay") and float(opts[p.name]) >= 1:
+                raise ValueError(f"scheme {name}: {p.name}={opts[p.name]} must be < 1 (a decay rate)")
     fn = OPTIMIZERS[name]
     try:
         fn(learning_rate=1.0, **opts)
