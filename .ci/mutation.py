@@ -9,7 +9,7 @@ times out), and *survives* otherwise.  The working tree is never touched.
 
 Usage (``make mutation`` runs the default)::
 
-    python .ci/mutation.py [--sample N] [--seed S] [--timeout SEC] [--out mutation.json]
+    python .ci/mutation.py [--sample N] [--seed S] [--timeout SEC] [--out mutation.json] [--rerun OLD.json]
 
 The report lists the kill rate and every surviving mutant (file, line, what
 changed): each survivor is a test that is missing, or a mutation that does
@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per mutant before it counts as killed")
     ap.add_argument("--out", default="mutation.json")
+    ap.add_argument("--rerun", metavar="REPORT", help="run the survivors of an earlier report again (new tests)")
     args = ap.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         points = [(path, *m) for path in TARGETS for m in mutants(path, pkg)]
         rng = random.Random(args.seed)
         chosen = points if args.sample <= 0 else rng.sample(points, min(args.sample, len(points)))
+        if args.rerun:
+            with open(args.rerun) as f:
+                before = {(r["file"], r["line"], r["mutation"]) for r in json.load(f)["results"] if not r["killed"]}
+            chosen = [p for p in points if (p[0], p[1], p[2]) in before]
         print(f"{len(points)} mutation points in {len(TARGETS)} modules; running {len(chosen)}", flush=True)
         if not run_tests(tmp, args.timeout):
             print("the test subset fails on the unmutated copy: fix that first", file=sys.stderr)

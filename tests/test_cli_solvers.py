@@ -79,7 +79,7 @@ def test_analyze_with_schemes(cli):
 @pytest.mark.parametrize("argv,message", [
     (["compare", "dirac-gan", "--scheme", "newton"], "unknown scheme 'newton'; choose from sgda"),
     (["compare", "dirac-gan", "--scheme", "agda:n_d=0"], "scheme agda: n_d=0 must be an integer >= 1"),
-    (["compare", "dirac-gan", "--scheme", "sgda", "--lrs", "0.03", "--t-end", "1"], "not a whole number of steps"),
+    (["compare", "dirac-gan", "--scheme", "sgda", "--lrs", "0.03,0.01", "--t-end", "1"], "not a whole number of steps"),
     (["compare", "dirac-gan", "--scheme", "sgda", "--lrs", "-0.1"], "every learning rate must be > 0"),
     (["compare", "dirac-gan", "--scheme", "adam"], "no continuous limit"),
     (["compare", "dirac-gan", "--scheme", "sgda", "--point", "1,2,3"], "--point has 3 entries"),
