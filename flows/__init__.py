@@ -24,6 +24,7 @@ from .analysis import (  # noqa: E402
     residual,
     spectral_abscissa,
 )
+from .consensus import ConsensusGame, consensus_field  # noqa: E402
 from .duality import DualityGap, duality_gap  # noqa: E402
 from .duality_gap_flow import DualityGapFlow  # noqa: E402
 from .eigs import (  # noqa: E402
@@ -69,14 +70,14 @@ from .state import State, check_state, ravel_field, ravel_state, state_from_vect
 from .timescale import abscissa_at_ratio, critical_ratio  # noqa: E402
 
 __all__ = [
-    "CLASSES", "FLOWS", "GAMES", "KERNELS", "Analysis", "Bilinear", "ConsensusFlow", "CriticGAN", "DiracGAN",
-    "DualityGap", "ExpGAN", "GaussianGAN", "Kernel", "MMDFlow", "MMDGAN", "energy_distance", "kernel_sums", "mmd2",
-    "mode_coverage", "sample_target", "sinkhorn_divergence", "witness",
+    "CLASSES", "FLOWS", "GAMES", "KERNELS", "Analysis", "Bilinear", "ConsensusFlow", "ConsensusGame", "CriticGAN",
+    "DiracGAN", "DualityGap", "ExpGAN", "GaussianGAN", "Kernel", "MMDFlow", "MMDGAN", "energy_distance", "kernel_sums",
+    "mmd2", "mode_coverage", "sample_target", "sinkhorn_divergence", "witness",
     "Equilibrium", "FieldGame", "box", "default_start", "Flow", "Game", "param", "game_class", "GeneralGame",
     "GradientFlow", "Param",
     "Quadratic", "State", "TimescaleFlow", "ZeroSumGame", "abscissa_at_ratio", "analyze",
     "check_state", "classify", "critical_ratio", "describe_games", "duality_gap", "eigenvalues",
-    "field_of", "find_equilibrium", "flat_field", "is_user_game", "jacobian", "make_flow",
+    "consensus_field", "field_of", "find_equilibrium", "flat_field", "is_user_game", "jacobian", "make_flow",
     "make_game", "random_matrix", "ravel_field", "ravel_state", "residual", "spectral_abscissa",
     "state_from_vector", "state_size",
     "NashCheck", "PlayerHessian", "TopEigen", "has_losses", "linear_top_eigenvalues", "player_hessian_extremes",

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 
+from .consensus import consensus_field
 from .game import Game
 from .state import State
 
@@ -90,13 +90,7 @@ class ConsensusFlow(Flow):
             raise ValueError(f"consensus: gamma={self.gamma} must be >= 0")
 
     def field(self, z: State) -> State:
-        def half_sq_norm(z_):
-            f = self.game.vector_field(z_)
-            return 0.5 * sum(jnp.sum(a**2) for a in jax.tree.leaves(eqx.filter(f, eqx.is_array)))
-
-        f = self.game.vector_field(z)
-        g = eqx.filter_grad(half_sq_norm)(z)
-        return jax.tree.map(lambda fi, gi: fi - self.gamma * gi, f, g)
+        return consensus_field(self.game, z, self.gamma)
 
     def params(self) -> dict[str, Any]:
         return {"gamma": float(self.gamma)}

@@ -135,7 +135,8 @@ def compare(
     for h, n in zip(lrs, counts):
         tr = iterate(game, scheme, v0, h, n, save_every=n // m)
         if against == "splitting":
-            sol = iterate(game, reference, v0, h, n, save_every=n // m)
+            # The sub-flows of the field the players follow (consensus-regularized when asked).
+            sol = iterate(scheme.regularized(game), reference, v0, h, n, save_every=n // m)
             sol = sol._replace(status=COMPLETED if int(sol.status) != DIVERGED else DIVERGED)
         else:
             flow = continuous_limit(game, scheme, h, against, method)

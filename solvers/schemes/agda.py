@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
+from gameflow import flows
 from gameflow.flows.params import param
 
 from .base import Scheme, coord_rates, drift_terms, player_masks, player_step, replace_player, scaled_field
@@ -31,7 +32,15 @@ class AGDA(Scheme):
     n_g: int = param(1, "inner steps of player 0 (the generator)", low=1)
     n_d: int = param(1, "inner steps of every other player", low=1)
     order: tuple[int, ...] | None = param(None, "update order: xy, yx, or a permutation 0/2/1", kind="order")
+    consensus: float = param(0.0, "consensus regularizer: each player follows its part of F - c grad |F|^2/2",
+                             low=0)
     name: ClassVar[str] = "agda"
+
+    def regularized(self, game):
+        """The game whose field the players follow: `game`, or its consensus-regularized form."""
+        if isinstance(self.consensus, (int, float)) and self.consensus == 0:
+            return game  # no extra gradient of |F|² for plain agda
+        return flows.ConsensusGame(game, self.consensus)
 
     def player_order(self, n_players: int) -> tuple[int, ...]:
         """The update order for a game of `n_players` players."""
@@ -45,6 +54,7 @@ class AGDA(Scheme):
         return (self.n_g,) + (self.n_d,) * (n_players - 1)
 
     def step(self, game, z, state, lr):
+        game = self.regularized(game)
         n = len(z)
         counts = self.counts(n)
         for i in self.player_order(n):
@@ -56,7 +66,7 @@ class AGDA(Scheme):
     def limit_field(self, game, z):
         n = game.n_players
         scale = self.lr_vector(1.0, n) * jnp.asarray(self.counts(n), dtype=float)
-        return scaled_field(game, z, coord_rates(game, self, z, scale))
+        return scaled_field(self.regularized(game), z, coord_rates(game, self, z, scale))
 
     def has_hand_modified(self) -> bool:
         return self.n_g == 1 and self.n_d == 1
@@ -64,7 +74,8 @@ class AGDA(Scheme):
     def modified_field(self, game, z, h):
         if not self.has_hand_modified():
             return super().modified_field(game, z, h)
-        v, _, F, df, jdf = drift_terms(game, self, z)
+        # The hand-derived form holds for any field: here the (regularized) one the players follow.
+        v, _, F, df, jdf = drift_terms(self.regularized(game), self, z)
         d = coord_rates(game, self, z)
         # Φ₂ for player i is d_i Σ_{j before i} J_ij d_j F_j.
         masks = player_masks(z)
