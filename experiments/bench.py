@@ -19,6 +19,12 @@ ratios to the baselines measured alongside.
   (when ``torch`` is installed: ``pip install -e .[bench]``), its pairs per
   second set against the machine's fused exp-and-sum rate (an XLA loop doing
   one ``exp`` and one add per element), the ceiling for any kernel sum;
+- spectra and training (neural-gan networks of ``10⁴``–``10⁶`` numbers): the
+  top-20 eigenvalues of the Jacobian by the matrix-free Arnoldi path, time,
+  status and peak memory per size in a child process, with the per-matvec
+  time against PyTorch's double-backward product and the eigenvalues ARPACK
+  finds with it; full-batch sgda steps per second against a PyTorch loop
+  (``bench_neural``);
 - cli (``gameflow bench --cli``, alone): the everyday commands on the 2-D
   Dirac-GAN, each run as a fresh process (``python -m gameflow ...``) with
   the persistent compilation cache off, cold (an empty cache directory) and
@@ -44,10 +50,16 @@ import numpy as np
 
 SIZES = {
     "full": {"trajectories": 100_000, "steps": 10_000, "loop_subset": 20, "ode_starts": 1000, "ode_subset": 50,
-             "particles": (1_000, 3_000, 10_000)},
+             "particles": (1_000, 3_000, 10_000),
+             # neural-gan widths (n = 2 w² + 25 w + 3: 102,303 and 997,503), where ARPACK also runs on the PyTorch
+             # product, and training runs as (width, steps); see bench_neural.  A size table without these keys
+             # runs those sections on no network.
+             "spectra": (220, 700), "spectra_torch_eigs": (220,), "training": ((20, 1000), (220, 200))},
     "quick": {"trajectories": 10_000, "steps": 1_000, "loop_subset": 10, "ode_starts": 100, "ode_subset": 20,
-              "particles": (500, 2_000)},
+              "particles": (500, 2_000),
+              "spectra": (65,), "spectra_torch_eigs": (65,), "training": ((20, 30),)},
 }
+SECTIONS = ("discrete", "ode", "roofline", "particles", "spectra", "training")
 PAIR_BLOCK = 2**18
 GAMMA, BOUND, T_END, TOL = 0.5, 1e8, 10.0, 1e-8
 
@@ -260,7 +272,7 @@ def blocked_mmd_velocity(xp, X, Y, scale: float = 1.0, block: int = PAIR_BLOCK):
     return out
 
 
-def bench_particles(size: dict[str, Any]) -> dict[str, Any]:
+def bench_particles(size: dict[str, Any], use_torch: bool = True) -> dict[str, Any]:
     """One MMD-flow step at several N: jax against NumPy and PyTorch, and the fused exp-and-sum ceiling.
 
     jax is timed twice: compiled as gameflow compiles (``flows.compile.jit``: reassociating options and the
@@ -273,12 +285,10 @@ def bench_particles(size: dict[str, Any]) -> dict[str, Any]:
     from gameflow import flows
     from gameflow.flows.compile import COMPILER_OPTIONS, jit
 
-    try:
-        import torch
+    from .bench_neural import torch_module
 
-        torch_version = torch.__version__
-    except ImportError:
-        torch, torch_version = None, None
+    torch = torch_module() if use_torch else None
+    torch_version = None if torch is None else torch.__version__
     # The ceiling: a fused exp-and-sum (one exp and one add per element) over 2^23 elements.
     a = jnp.asarray(np.random.default_rng(0).random(2**23))
     exp_sums = [jax.jit(lambda v: jnp.sum(jnp.exp(-v)), compiler_options=opts) for opts in (None, COMPILER_OPTIONS)]
@@ -435,20 +445,53 @@ def run_cli_bench(quick: bool = False) -> dict[str, Any]:
     return {"mode": "quick" if quick else "full", "machine": machine, "cli": cli}
 
 
-def run_bench(quick: bool = False) -> dict[str, Any]:
-    """Run every section; returns the report (also what ``bench.json`` holds)."""
+def check_sections(only: Any) -> tuple[str, ...]:
+    """The sections to run: all (`only` None) or the names in `only` (a list, or text with commas)."""
+    if only is None:
+        return SECTIONS
+    names = [x.strip() for x in (only.split(",") if isinstance(only, str) else only) if x.strip()]
+    bad = [x for x in names if x not in SECTIONS]
+    if bad or not names:
+        raise ValueError(f"--only {','.join(bad) or only!r}: sections are {', '.join(SECTIONS)} (comma-separated)")
+    if "roofline" in names and "discrete" not in names:
+        raise ValueError("--only roofline needs discrete too (the roofline rates the discrete sweep)")
+    return tuple(x for x in SECTIONS if x in names)
+
+
+def run_bench(quick: bool = False, only: Any = None, use_torch: bool = True) -> dict[str, Any]:
+    """Run the sections; returns the report (also what ``bench.json`` holds).
+
+    **Arguments:**
+
+    - `quick`: the quick sizes (``SIZES["quick"]``).
+    - `only`: the sections to run (default: all of ``SECTIONS``).
+    - `use_torch`: compare with PyTorch where installed (``False``: those comparisons are reported skipped).
+    """
+    from . import bench_neural
+
+    sections = check_sections(only)
     size = SIZES["quick" if quick else "full"]
-    discrete = bench_discrete(size)
+    report: dict[str, Any] = {"mode": "quick" if quick else "full", "sections": list(sections), "machine": _machine()}
+    if "discrete" in sections:
+        report["discrete"] = bench_discrete(size)
+    if "ode" in sections:
+        report["ode"] = bench_ode(size)
+    if "roofline" in sections:
+        report["roofline"] = bench_roofline(report["discrete"], quick)
+    if "particles" in sections:
+        report["particles"] = bench_particles(size, use_torch)
+    if "spectra" in sections:
+        report["spectra"] = bench_neural.bench_spectra(quick, use_torch, widths=size.get("spectra", ()),
+                                                       eig_widths=size.get("spectra_torch_eigs", ()))
+    if "training" in sections:
+        report["training"] = bench_neural.bench_training(quick, use_torch, sizes=size.get("training", ()))
+    report["machine"]["load_average_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     return {
-        "mode": "quick" if quick else "full",
-        "machine": _machine(),
-        "discrete": discrete,
-        "ode": bench_ode(size),
-        "roofline": bench_roofline(discrete, quick),
-        "particles": bench_particles(size),
+        **report,
         "targets": {"speedup_vs_numpy_vectorised": 8.0, "speedup_vs_numpy_loop": 1e4, "speedup_vs_scipy": 100.0,
                     "compile_seconds": 2.0, "particles_speedup_vs_numpy_at_1e4": 5.0,
-                    "particles_fraction_of_fused_exp_sum_at_1e4": 0.6},
+                    "particles_fraction_of_fused_exp_sum_at_1e4": 0.6, **bench_neural.TARGETS,
+                    "spectra_seconds_at_1e5": 60.0, "spectra_seconds_at_1e6": 300.0},
     }
 
 
@@ -490,31 +533,65 @@ def render_cli(report: dict[str, Any]) -> str:
 
 def render(report: dict[str, Any]) -> str:
     """The printed summary."""
-    if "discrete" not in report:
+    from .bench_neural import render_spectra, render_training
+
+    if "cli" in report:
         return render_cli(report)
-    d, o, r, p = report["discrete"], report["ode"], report["roofline"], report["particles"]
+    m = report["machine"]
+    load = m.get("load_average")
     lines = [
-        f"gameflow bench ({report['mode']}; {report['machine']['cpus']} cpus, jax {report['machine']['jax']})",
-        "",
+        f"gameflow bench ({report['mode']}; {m['cpus']} cpus, jax {m['jax']}"
+        + (f"; load average {load[0]:.2f} before" if load else "")
+        + (f", {m['load_average_after'][0]:.2f} after" if m.get("load_average_after") else "") + ")",
+    ]
+    if "discrete" in report:
+        lines += ["", *_render_discrete(report["discrete"])]
+    if "ode" in report:
+        lines += ["", *_render_ode(report["ode"])]
+    if "roofline" in report:
+        lines += ["", *_render_roofline(report["roofline"])]
+    if "particles" in report:
+        lines += ["", *_render_particles(report["particles"])]
+    if "spectra" in report:
+        lines += ["", *render_spectra(report["spectra"])]
+    if "training" in report:
+        lines += ["", *render_training(report["training"])]
+    return "\n".join(lines)
+
+
+def _render_discrete(d: dict[str, Any]) -> list[str]:
+    return [
         f"discrete: sgda sweep, {d['trajectories']} Dirac-GAN trajectories x {d['steps']} steps",
         f"  jax (vmap + lax.scan)      {d['jax_seconds']:9.3f} s   (compile + first run {d['jax_compile_and_first_run_seconds']:.2f} s)",
         f"  jax, hand-fused (ceiling)  {d['jax_handwritten_seconds']:9.3f} s   (no guard; numpy / this = {d['handwritten_speedup_vs_numpy_vectorised']:.2f}x)",
         f"  numpy, vectorised          {d['numpy_vectorised_seconds']:9.3f} s   -> jax is {d['speedup_vs_numpy_vectorised']:.2f}x   (target 8x)",
         f"  numpy per-trajectory loop  {d['numpy_loop_seconds_scaled']:9.1f} s   -> jax is {d['speedup_vs_numpy_loop']:.0f}x   (target 1e4x, scaled from {d['numpy_loop_subset']})",
         f"  largest |jax - numpy|      {d['max_abs_difference_vs_numpy']:.1e}",
-        "",
+    ]
+
+
+def _render_ode(o: dict[str, Any]) -> list[str]:
+    return [
         f"ode: {o['starts']} starts to t = {o['t_end']}, rtol = atol = {o['rtol']:g}",
         f"  jax (vmapped diffrax)      {o['jax_seconds']:9.3f} s   (compile {o['compile_seconds']:.2f} s, target < 2 s)",
         f"  scipy solve_ivp, scaled    {o['scipy_seconds_scaled']:9.3f} s   -> jax is {o['speedup_vs_scipy']:.0f}x   (target 100x)",
         f"  largest |jax - scipy|      {o['max_abs_difference_vs_scipy']:.1e}",
-        "",
+    ]
+
+
+def _render_roofline(r: dict[str, Any]) -> list[str]:
+    return [
         "roofline: the sweep's rate against this machine's measured peaks",
         f"  per trajectory-step (XLA)  {r['per_trajectory_step']['flops']:.0f} flops, {r['per_trajectory_step']['transcendentals']:.0f} exp, {r['per_trajectory_step']['bytes']:.0f} bytes if unfused",
         f"  sweep                      {r['trajectory_steps_per_second']:.3g} trajectory-steps/s",
         f"  flops                      {r['achieved_flops_per_s']:.3g}/s = {100 * r['fraction_of_matmul_flops']:.1f}% of float64 matmul ({r['matmul_flops_per_s']:.3g}/s)",
         f"  exp                        {r['achieved_exp_per_s']:.3g}/s = {100 * r['fraction_of_exp_rate']:.0f}% of a bare exp loop ({r['exp_per_s']:.3g}/s)",
         f"  bytes (if unfused)         {r['achieved_bytes_per_s_if_unfused']:.3g}/s = {100 * r['fraction_of_copy_bandwidth_if_unfused']:.0f}% of copy bandwidth ({r['copy_bytes_per_s']:.3g}/s)",
-        "",
+    ]
+
+
+def _render_particles(p: dict[str, Any]) -> list[str]:
+    lines = [
         f"particles: one MMD-flow step, Gaussian kernel, 2-D, M = N targets (torch {p['torch'] or 'not installed'}); "
         f"fused exp-and-sum {p['fused_exp_sum_per_second']:.3g}/s",
         f"  {'N':>6}  {'jax s':>8}  {'numpy s':>8}  {'x numpy':>7}  {'torch s':>8}  {'x torch':>7}  {'pairs/s':>9}  "
@@ -527,4 +604,4 @@ def render(report: dict[str, Any]) -> str:
                      f"{row['jax_plain_jit_seconds']:11.3f}  {row['ceiling_speedup_vs_numpy']:15.2f}")
     lines.append("  targets at N = 1e4: 5x numpy, 60% of the fused exp-and-sum rate ('ceiling x numpy': the speedup of a")
     lines.append("  kernel doing nothing but one exp and one add per pair; 'plain jit': the same step under jax.jit)")
-    return "\n".join(lines)
+    return lines
