@@ -48,16 +48,16 @@ from typing import Any
 
 import numpy as np
 
+from .bench_neural import NEURAL_SIZES
+
 SIZES = {
     "full": {"trajectories": 100_000, "steps": 10_000, "loop_subset": 20, "ode_starts": 1000, "ode_subset": 50,
              "particles": (1_000, 3_000, 10_000),
-             # neural-gan widths (n = 2 w² + 25 w + 3: 102,303 and 997,503), where ARPACK also runs on the PyTorch
-             # product, and training runs as (width, steps); see bench_neural.  A size table without these keys
-             # runs those sections on no network.
-             "spectra": (220, 700), "spectra_torch_eigs": (220,), "training": ((20, 1000), (220, 200))},
+             # The neural sections' networks (bench_neural.NEURAL_SIZES).  A size table without these keys runs
+             # those sections on no network.
+             **NEURAL_SIZES["full"]},
     "quick": {"trajectories": 10_000, "steps": 1_000, "loop_subset": 10, "ode_starts": 100, "ode_subset": 20,
-              "particles": (500, 2_000),
-              "spectra": (65,), "spectra_torch_eigs": (65,), "training": ((20, 30),)},
+              "particles": (500, 2_000), **NEURAL_SIZES["quick"]},
 }
 SECTIONS = ("discrete", "ode", "roofline", "particles", "spectra", "training")
 PAIR_BLOCK = 2**18

@@ -62,6 +62,12 @@ NCV = 2 * K + 1  # scipy's default for k = 20: max(2k + 1, 20)
 
 TARGETS = {"matvec_speedup_vs_torch": 2.0, "eigenvalue_rel_diff": 1e-6, "training_speedup_vs_torch": 1.5,
            "field_rel_diff": 1e-10, "transpose_rel_diff": 1e-10, "training_check_rel_diff": 1e-8}
+NEURAL_SIZES = {
+    # neural-gan widths (n = 2 w² + 25 w + 3: 102,303 and 997,503), those where ARPACK also runs on the
+    # PyTorch product, and training runs as (width, steps).  `bench.SIZES` holds these too.
+    "full": {"spectra": (220, 700), "spectra_torch_eigs": (220,), "training": ((20, 1000), (220, 200))},
+    "quick": {"spectra": (65,), "spectra_torch_eigs": (65,), "training": ((20, 30),)},
+}
 LR, CHECK_STEPS = 0.01, 3
 CHILD_ENV = {"GAMEFLOW_NO_CACHE": "1"}
 TIMEOUT = {"full": 3600.0, "quick": 600.0}
@@ -527,17 +533,15 @@ def bench_spectra(quick: bool = False, use_torch: bool = True, widths: tuple[int
     - `quick`: the quick sizes (one network of about ``10⁴`` numbers).
     - `use_torch`: compare with PyTorch when it is installed.
     - `widths`, `eig_widths`: the widths to run, and those where ARPACK also runs on the PyTorch product
-      (default: ``bench.SIZES[mode]``'s ``spectra`` and ``spectra_torch_eigs``).
+      (default: ``NEURAL_SIZES[mode]``'s ``spectra`` and ``spectra_torch_eigs``).
 
     **Returns:**
 
     The section's dict (``rows``: one per width).
     """
-    from .bench import SIZES
-
     mode = "quick" if quick else "full"
-    widths = tuple(SIZES[mode]["spectra"] if widths is None else widths)
-    eig_widths = tuple(SIZES[mode]["spectra_torch_eigs"] if eig_widths is None else eig_widths)
+    widths = tuple(NEURAL_SIZES[mode]["spectra"] if widths is None else widths)
+    eig_widths = tuple(NEURAL_SIZES[mode]["spectra_torch_eigs"] if eig_widths is None else eig_widths)
     torch, skipped = _torch_state(use_torch)
     rows = []
     for w in widths:
@@ -581,16 +585,14 @@ def bench_training(quick: bool = False, use_torch: bool = True,
     **Arguments:**
 
     - `quick`: the quick sizes; `use_torch`: compare with PyTorch when installed;
-    - `sizes`: pairs ``(width, steps)`` (default: ``bench.SIZES[mode]["training"]``).
+    - `sizes`: pairs ``(width, steps)`` (default: ``NEURAL_SIZES[mode]["training"]``).
 
     **Returns:**
 
     The section's dict (``rows``: one per network).
     """
-    from .bench import SIZES
-
     mode = "quick" if quick else "full"
-    sizes = tuple(SIZES[mode]["training"] if sizes is None else sizes)
+    sizes = tuple(NEURAL_SIZES[mode]["training"] if sizes is None else sizes)
     torch, skipped = _torch_state(use_torch)
     rows = []
     for w, steps in sizes:

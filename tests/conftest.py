@@ -3,6 +3,14 @@
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The suite is dominated by XLA compilation (hundreds of small programs, each run a few times), not by
+# arithmetic: LLVM's expensive passes buy nothing here.  Results change at the rounding level only (the
+# same reassociation freedom gameflow's own COMPILER_OPTIONS already grant), and CLI subprocesses inherit it.
+os.environ["XLA_FLAGS"] = " ".join(filter(None, [
+    os.environ.get("XLA_FLAGS", ""),
+    "--xla_backend_optimization_level=0",
+    "--xla_llvm_disable_expensive_passes=true",
+]))
 
 import jax  # noqa: E402
 

@@ -78,7 +78,8 @@ def test_bad_values_are_named_with_their_declared_rule():
         flows.make_game("nope")
     with pytest.raises(ValueError, match="unknown scheme 'nope'; choose from sgda, ttur"):
         solvers.make_scheme("nope")
-    with pytest.raises(ValueError, match="scheme agda: unknown parameter 'beta'; allowed: n_g, n_d, order, rates"):
+    with pytest.raises(ValueError,
+                       match="scheme agda: unknown parameter 'beta'; allowed: n_g, n_d, order, consensus, rates"):
         solvers.make_scheme("agda", beta=0.1)
     with pytest.raises(ValueError, match=r"consensus: gamma=-1.0 must be a finite number >= 0"):
         solvers.make_scheme("consensus", gamma=-1.0)

@@ -41,7 +41,8 @@ def test_gap_estimate_equals_its_closed_form_for_every_k_and_tends_to_the_gap():
         est = solvers.gap_estimate(game, (jnp.asarray(x), jnp.asarray(y)), k, eta)
         assert est == pytest.approx(exact, rel=1e-12, abs=1e-13), k
     errs = [gap - solvers.gap_estimate(game, (jnp.asarray(x), jnp.asarray(y)), k, eta) for k in (50, 100, 200, 800)]
-    assert all(e1 > e2 >= 0 for e1, e2 in zip(errs, errs[1:])) and errs[-1] < 1e-10
+    # Falls to the gap (at k = 800 the exact shortfall is 1.6e-50: what is left is rounding, of either sign).
+    assert errs[0] > errs[1] > errs[2] > 0 and abs(errs[-1]) < 1e-14
     # The estimate is the Nikaido-Isoda sum: the same game written as a general-sum game gives the same number.
     gen = flows.GeneralGame([_quad_value, lambda x, y: -_quad_value(x, y)], (jnp.asarray(x), jnp.asarray(y)))
     assert solvers.gap_estimate(gen, (jnp.asarray(x), jnp.asarray(y)), 7, eta) == pytest.approx(
