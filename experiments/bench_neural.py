@@ -408,10 +408,39 @@ def matvec_child(cfg: dict[str, Any]) -> dict[str, Any]:
     # The verdict is taken against PyTorch's faster thread setting (the stronger baseline).
     best = min(per_threads, key=lambda r: r["torch_seconds_per_matvec"])
     out.update(best, repeats=int(cfg["repeats"]), per_thread_setting=per_threads)
+    out["roofline"] = _roofline(lin, u, best)
     torch.set_num_threads(best["torch_threads"])
     if cfg.get("eigs"):
         out["torch_eigs"] = _torch_eigs(tg, n, int(cfg.get("k", K)), cfg.get("which", WHICH))
     return out
+
+
+def _roofline(lin: Any, u: np.ndarray, best: dict[str, Any]) -> dict[str, Any]:
+    """The product's floating-point work (XLA's cost analysis) as rates, beside this machine's float64 matmul rate.
+
+    Both libraries' products are a few dense matrix products per sample, so their rates are bounded by the
+    machine's: a speed-up over PyTorch above ``matmul rate / PyTorch's rate`` is out of reach.
+    """
+    import jax
+    import jax.numpy as jnp
+    from gameflow.flows.eigs import _apply
+
+    cost = _apply.lower(lin, jnp.asarray(u)).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    flops = float((cost or {}).get("flops", float("nan")))
+    size = 2000
+    a = jnp.asarray(np.random.default_rng(2).standard_normal((size, size)))
+    mm = jax.jit(lambda x: x @ x)
+    jax.block_until_ready(mm(a))
+    t_mm = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        jax.block_until_ready(mm(a))
+        t_mm.append(time.perf_counter() - t0)
+    matmul = 2 * size**3 / min(t_mm)
+    return {"flops_per_matvec": flops, "ours_flops_per_s": flops / best["ours_seconds_per_matvec"],
+            "torch_flops_per_s": flops / best["torch_seconds_per_matvec"], "matmul_flops_per_s": matmul,
+            "matmul_n": size, "largest_possible_speedup": matmul * best["torch_seconds_per_matvec"] / flops}
 
 
 def training_child(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -666,6 +695,13 @@ def render_spectra(s: dict[str, Any]) -> list[str]:
             "      torch by thread count (default " + str(t["torch_default_threads"]) + "): "
             + _thread_figures(t["per_thread_setting"], "torch_seconds_per_matvec", "ms", 1e3, 2),
         ]
+        rf = t.get("roofline")
+        if rf is not None:
+            lines.append(
+                f"      work: {rf['flops_per_matvec'] / 1e6:,.0f} MFlop per product (XLA cost analysis): ours "
+                f"{rf['ours_flops_per_s'] / 1e9:.0f} GFlop/s, torch {rf['torch_flops_per_s'] / 1e9:.0f} GFlop/s; "
+                f"this machine's float64 matmul (XLA, {rf['matmul_n']}^3) {rf['matmul_flops_per_s'] / 1e9:.0f} "
+                f"GFlop/s, so no product can beat torch's by more than {rf['largest_possible_speedup']:.2f}x here")
         te = t.get("torch_eigs")
         if te is None:
             lines.append("    eigenvalues with the PyTorch product: not run at this size (per-matvec ratio only)")

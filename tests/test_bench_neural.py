@@ -149,6 +149,10 @@ def test_quick_comparisons_with_torch(tmp_path):
     t = sec["rows"][0]["torch"]
     assert "refused" not in t and t["field_rel_diff"] < 1e-10 and t["transpose_rel_diff"] < 1e-10
     assert t["speedup_vs_torch"] == pytest.approx(t["torch_seconds_per_matvec"] / t["ours_seconds_per_matvec"])
+    rf = t["roofline"]  # the product's work is a count, not a timing: a network of n numbers costs O(m n) flops
+    assert rf["flops_per_matvec"] > 2 * sec["rows"][0]["n"] and rf["matmul_flops_per_s"] > 0
+    assert rf["largest_possible_speedup"] == pytest.approx(rf["matmul_flops_per_s"] / rf["torch_flops_per_s"])
+    assert "GFlop/s" in "\n".join(bench_neural.render_spectra(sec))
     assert t["torch_eigs"]["status"] == "converged" and t["torch_eigs"]["max_rel_diff_vs_ours"] < 1e-6
     tr = bench_neural.bench_training(quick=True)
     r = tr["rows"][0]
