@@ -264,7 +264,7 @@ def spectra_child(cfg: dict[str, Any]) -> dict[str, Any]:
     """
     import jax
     import jax.numpy as jnp
-    from gameflow.flows.eigs import _apply, _apply_many, _linearize_field, linear_top_eigenvalues
+    from gameflow.flows.eigs import RESIDUAL_CHUNK, _apply, _apply_many, _linearize_field, linear_top_eigenvalues
 
     rss_import = peak_rss_bytes()
     k, which = int(cfg.get("k", K)), cfg.get("which", WHICH)
@@ -279,7 +279,7 @@ def spectra_child(cfg: dict[str, Any]) -> dict[str, Any]:
     t1 = time.perf_counter()
     # Compile the product ARPACK calls and the batched one of the residual check before the clock starts.
     jax.block_until_ready(_apply(lin, jnp.zeros(n)))
-    jax.block_until_ready(_apply_many(lin, jnp.zeros((2 * k, n))))
+    jax.block_until_ready(_apply_many(lin, jnp.zeros((min(RESIDUAL_CHUNK, 2 * k), n))))
     t2 = time.perf_counter()
     rss_setup = peak_rss_bytes()
     res = linear_top_eigenvalues(lin, n, k, which, method="arnoldi", ncv=ncv, tol=tol)

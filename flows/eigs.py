@@ -205,21 +205,28 @@ class _Counter:
         return y
 
 
-def _apply_complex(lin: Any, V: np.ndarray) -> np.ndarray:
-    """``J V`` for complex columns `V` (``n × m``), by ``2m`` real products in one vmapped call."""
-    m = V.shape[1]
-    if m == 0:
-        return np.zeros_like(V)
-    stacked = jnp.asarray(np.concatenate([V.real.T, V.imag.T]), dtype=jnp.float64)
-    out = np.asarray(_apply_many(lin, stacked), dtype=np.float64)
-    return (out[:m] + 1j * out[m:]).T
+RESIDUAL_CHUNK = 8
+"""Real products per vmapped call when checking residuals: each product in flight holds its own
+intermediates (about 50 MB on a network of 10⁶ numbers), so the ``2k`` products of a residual check go
+``RESIDUAL_CHUNK`` at a time (``RESIDUAL_CHUNK / 2`` eigenvectors; one compilation)."""
 
 
 def _residuals(lin: Any, eigs: np.ndarray, V: np.ndarray) -> np.ndarray:
-    if eigs.size == 0:
+    """``|J v - λ v| / |v|`` for each column `v` of `V`, a few columns at a time (memory ``O(n · chunk)``)."""
+    m = eigs.size
+    if m == 0:
         return np.zeros(0)
-    R = _apply_complex(lin, V) - V * eigs[None, :]
-    return np.linalg.norm(R, axis=0) / np.maximum(np.linalg.norm(V, axis=0), np.finfo(float).tiny)
+    per = max(RESIDUAL_CHUNK // 2, 1)
+    out = np.empty(m)
+    for j in range(0, m, per):
+        Vj = V[:, j:j + per]
+        c = Vj.shape[1]
+        block = np.zeros((2 * per, V.shape[0]))  # a whole chunk always: one shape, one compilation
+        block[:c], block[per:per + c] = Vj.real.T, Vj.imag.T
+        JV = np.asarray(_apply_many(lin, jnp.asarray(block, dtype=jnp.float64)), dtype=np.float64)
+        R = (JV[:c] + 1j * JV[per:per + c]).T - Vj * eigs[None, j:j + c]
+        out[j:j + c] = np.linalg.norm(R, axis=0) / np.maximum(np.linalg.norm(Vj, axis=0), np.finfo(float).tiny)
+    return out
 
 
 def _dense_matrix(lin: Any, n: int, what: str) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Matrix-free spectra: top-k eigenvalues of fields and update maps, players' Hessian extremes, ``analyze --top-k``."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -274,3 +275,19 @@ def test_cli_top_k_small_game_keeps_dense_keys_and_adds_hessians(cli):
     mags = sorted(abs(complex(a, b)) for a, b in item["eigenvalues"])[::-1][:2]
     np.testing.assert_allclose(sorted(abs(complex(a, b)) for a, b in item["top_eigenvalues"])[::-1], mags,
                                atol=1e-12)
+
+
+def test_residual_check_is_each_columns_residual_across_chunks():
+    """The residual check goes a few eigenvectors at a time (memory); every column's residual is its own."""
+    from gameflow.flows.eigs import RESIDUAL_CHUNK, _residuals
+
+    rng = np.random.default_rng(0)
+    n = 30
+    A = rng.standard_normal((n, n))
+    lin = jax.tree_util.Partial(lambda M, u: M @ u, jnp.asarray(A))
+    w, V = np.linalg.eig(A)
+    m = 2 * RESIDUAL_CHUNK + 3  # whole chunks and a partial one
+    lam = w[:m] + 0.01 * np.arange(1, m + 1) * (1 + 1j)  # wrong by a known amount, column by column
+    ref = np.linalg.norm(A @ V[:, :m] - V[:, :m] * lam, axis=0)
+    np.testing.assert_allclose(_residuals(lin, lam, V[:, :m]), ref, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ref, 0.01 * np.sqrt(2) * np.arange(1, m + 1), rtol=1e-9)  # unit eigenvectors
