@@ -72,19 +72,29 @@ def test_runaway_step_counts_are_refused_unless_forced(cli):
     assert code == 2 and "--t-end" in err
 
 
+# As a terminal starts it: SIGINT at its default.  A job started in the background by a non-interactive shell
+# (`make test &`, nohup) inherits SIGINT ignored, and Python, like any program, leaves an ignored SIGINT
+# ignored; a signal disposition survives exec only when it is "ignore", so resetting it here and exec'ing
+# gives the command a user's terminal.
+_AS_FROM_A_TERMINAL = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                       "os.execv(sys.executable, [sys.executable] + sys.argv[1:])")
+
+
 def test_ctrl_c_stops_a_long_compiled_run_within_a_second(tmp_path):
     # A 6·10^8-step scheme run is one compiled loop (about a minute): Python's own SIGINT handling would wait
-    # for it to end.  (A run of a few seconds would race the signal against its own end: interrupted after
-    # it has printed its result, the process rightly exits 0.)
-    cmd = [sys.executable, "-m", "gameflow", "compare", "dirac-gan", "--scheme", "sgda", "--lrs", "1e-7,2e-7",
-           "--t-end", "40", "--force"]
+    # for it to end.  (A run of a few seconds could end on its own before the signal counts.)
+    cmd = [sys.executable, "-c", _AS_FROM_A_TERMINAL, "-m", "gameflow", "compare", "dirac-gan", "--scheme", "sgda",
+           "--lrs", "1e-7,2e-7", "--t-end", "40", "--force"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
-    time.sleep(4.0)
-    assert p.poll() is None, "the run ended before it could be interrupted"
-    p.send_signal(signal.SIGINT)
-    t0 = time.monotonic()
-    out, err = p.communicate(timeout=30)
-    waited = time.monotonic() - t0
+    try:
+        time.sleep(4.0)
+        assert p.poll() is None, "the run ended before it could be interrupted"
+        p.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        out, err = p.communicate(timeout=30)
+        waited = time.monotonic() - t0
+    finally:
+        p.kill()  # never leave a minute-long run behind a failed check
     assert p.returncode == 130, (out.decode(), err.decode())
     assert waited < 1.5
     assert err.decode().strip() == "gameflow: interrupted"
