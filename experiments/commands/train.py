@@ -13,6 +13,7 @@ from ..parsing import (
     UsageError,
     check_budget,
     game_from_cli,
+    int_at_least,
     once,
     parse_lr,
     parse_params,
@@ -27,19 +28,6 @@ HELP = "train a game (e.g. neural-gan) with telemetry, resumable checkpoints and
 FIGURES = ("telemetry.png", "samples.png", "eigenvalues.png", "rotation.png", "path_angle.png")
 
 
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if v < low:
-            raise argparse.ArgumentTypeError(f"{text} must be an integer >= {low}")
-        return v
-
-    return parse
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     t = parser
     t.add_argument("game", help=GAME_HELP)
@@ -47,18 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--scheme", action=once(), required=True, metavar="NAME[:k=v,...]",
                    help="the training scheme (required, once; see gameflow schemes), e.g. sgda, eg, adam:b1=0.5")
     t.add_argument("--lr", required=True, metavar="H", help="learning rate, > 0 (required)")
-    t.add_argument("--steps", type=_int_at_least(1), required=True, metavar="N",
+    t.add_argument("--steps", type=int_at_least(1), required=True, metavar="N",
                    help=f"training steps, >= 1 (required; beyond {STEP_BUDGET:.0e} needs --force); a rerun with a "
                         "larger N continues the run in --out")
-    t.add_argument("--batch", type=_int_at_least(1), metavar="B",
+    t.add_argument("--batch", type=int_at_least(1), metavar="B",
                    help="minibatch size per step (games with minibatches, e.g. neural-gan); default: full batch")
-    t.add_argument("--eval-every", type=_int_at_least(1), default=100, metavar="K",
+    t.add_argument("--eval-every", type=int_at_least(1), default=100, metavar="K",
                    help="steps between evaluations and checkpoints (default 100)")
-    t.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the minibatch draws (default 0)")
-    t.add_argument("--top-k", type=_int_at_least(0), default=6, metavar="K",
+    t.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the minibatch draws (default 0)")
+    t.add_argument("--top-k", type=int_at_least(0), default=6, metavar="K",
                    help="eigenvalues of largest magnitude of the field's Jacobian at each evaluation (default 6; "
                         "0: none)")
-    t.add_argument("--dg-steps", type=_int_at_least(0), default=20, metavar="K",
+    t.add_argument("--dg-steps", type=int_at_least(0), default=20, metavar="K",
                    help="inner gradient steps of each player's worst-case response in the duality-gap estimate "
                         "(default 20; 0: none)")
     t.add_argument("--dg-lr", metavar="H", help="learning rate of those inner steps (default --lr)")
